@@ -1,0 +1,1 @@
+"""activation layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""measure layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""segment layer (see docs/architecture.md)."""
