@@ -42,7 +42,7 @@ from jingzhun.schema import TABLES
 
 __all__ = [
     "SourceSpec", "FileSpec", "FromColumn", "Constant", "Concat", "Lookup", "JsonObject", "ColumnSpec",
-    "ReturnsSpec", "OrdersSpec", "VALUE_TYPES", "load_source_spec",
+    "ReturnsSpec", "OrdersSpec", "VALUE_TYPES", "load_source_spec", "mapping_path",
 ]
 
 VALUE_TYPES = ("string", "int64", "float64", "boolean", "date", "timestamp")
@@ -327,13 +327,22 @@ class SourceSpec(BaseModel):
         raise MappingError(f"source {self.source} has no file named {name!r}")
 
 
+def mapping_path(name: str) -> Path:
+    """Path of a mapping shipped with jingzhun (``online_retail``, ``olist``, ``cdnow``)."""
+    path = Path(__file__).parent / "mappings" / f"{name}.yaml"
+    if not path.exists():
+        shipped = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise MappingError(f"no shipped mapping {name!r}; shipped: {shipped}")
+    return path
+
+
 def load_source_spec(source: "SourceSpec | str | os.PathLike") -> SourceSpec:
     """A SourceSpec as given, or read from a YAML path; a bare name finds a shipped mapping."""
     if isinstance(source, SourceSpec):
         return source
     path = Path(source)
-    if not path.exists() and path.suffix == "" and (Path(__file__).parent / "mappings" / f"{path}.yaml").exists():
-        path = Path(__file__).parent / "mappings" / f"{path}.yaml"
+    if not path.exists() and path.suffix == "" and len(path.parts) == 1:
+        path = mapping_path(str(path))
     return SourceSpec.from_yaml(path)
 
 
