@@ -51,6 +51,7 @@ _ARROW = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "
           "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+_KEEP = object()
 
 
 @dataclass
@@ -128,7 +129,8 @@ def _evaluate(spec, dtype: str, ctx: _Context) -> pd.Series:
     if isinstance(spec, FromColumn):
         s = _strings(ctx.column(spec.from_))
         if spec.map:
-            s = s.map(lambda v: spec.map.get(v, v) if v is not None else v)
+            other = spec.map.get("*", _KEEP)  # "*" maps every value the map does not name
+            s = s.map(lambda v: v if v is None else spec.map.get(v, v if other is _KEEP else other))
         s = _fill(s, spec.default)
         return _parse(s, spec.type or dtype, spec.format, spec.from_, ctx)
     if isinstance(spec, Constant):

@@ -51,6 +51,24 @@ _FROZEN = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. (YAML 1.1 reads `on:`, `no`, `y` as booleans, and a
+    lookup's `on:` key must stay a string.)"""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+
+
+def read_yaml(text: str):
+    """Parse mapping YAML with YAML 1.2 booleans (see :class:`_YamlLoader`)."""
+    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 class FromColumn(BaseModel):
     """A source column, parsed as ``type`` (default: the canonical column's type)."""
 
@@ -258,7 +276,7 @@ class SourceSpec(BaseModel):
         except OSError as exc:
             raise MappingError(f"cannot read the source mapping {path}: {exc}") from exc
         try:
-            data = yaml.safe_load(text)
+            data = read_yaml(text)
         except yaml.YAMLError as exc:
             raise MappingError(f"{path} is not valid YAML: {exc}") from exc
         spec = cls.parse(data, origin=str(path))
