@@ -223,7 +223,9 @@ def _read_delimited(raw: bytes, name: str, encoding: str, delimiter: str, header
     first = next(csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=delim), [])
     columns = _header_names(first, name) if header else tuple(f"col{i + 1}" for i in range(len(first)))
     body = text.rstrip("\r\n")
-    if "\n\n" not in body and "\n\r\n" not in body:  # blank lines would shift row numbers: Python path
+    # Blank lines would shift row numbers, and an odd number of quotes means one is left open (pyarrow
+    # would read to the end of the file): both go the exact, row-by-row way.
+    if "\n\n" not in body and "\n\r\n" not in body and raw.count(b'"') % 2 == 0:
         data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
         if used != "utf-8":
             data = text.encode("utf-8")

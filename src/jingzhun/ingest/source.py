@@ -267,6 +267,12 @@ class SourceSpec(BaseModel):
                                      f"has that name; names: {names}")
         return self
 
+    def __eq__(self, other: object) -> bool:  # where the YAML lives is not part of the mapping
+        return isinstance(other, SourceSpec) and self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
     # -- reading and writing -----------------------------------------------------------------------
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> "SourceSpec":
