@@ -97,7 +97,8 @@ def maximise_likelihood(
     def objective(theta: np.ndarray) -> float:
         counter["evaluations"] += 1
         params = np.exp(theta)
-        value = -float(weights @ loglik(params)) / total + penalizer * float(params @ params)
+        with np.errstate(all="ignore"):  # trial points far from the optimum may overflow: rejected below
+            value = -float(weights @ loglik(params)) / total + penalizer * float(params @ params)
         return value if np.isfinite(value) else 1e300
 
     if gradient is not None:
