@@ -1,0 +1,174 @@
+"""Behavioural events as flattened Segment-spec messages, and bots.
+
+Per person, ``Poisson(events_per_customer x activity)`` events (activity ~ Gamma(2, 0.5), mean 1), plus
+for account holders one ``identify`` (anonymous id + user id, with e-mail and phone traits) and, for
+30% of them, an ``alias`` (a second anonymous id onto the user id). Account holders browse (page,
+'Product Viewed', 'Product Added' with products drawn from their tastes) and engage ('Email Opened',
+'Email Link Clicked', 'Push Opened'); people without an account only open and click e-mails, known by
+their e-mail address. Engagement happens around the person's preferred local hour (normal,
+``engagement_hour_sd``; a share ``engagement_noise`` at any hour) and half of it is moved onto the
+person's preferred weekday. Bots: anonymous ids with 2-4 bursts of 20-60 clicks each, 0.05-0.4 s apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jingzhun.sim.catalogue import CATEGORY_NAMES, Catalogue
+from jingzhun.sim.identifiers import PersonIds, identifier_rows
+from jingzhun.sim.options import SimOptions
+from jingzhun.sim.people import People
+from jingzhun.sim.purchases import choose_products, local_clock
+from jingzhun.sim.strings import HEX, digits, join, nulls_where, pick, tokens, ts_array
+from jingzhun.sim.vocab import BOT_USER_AGENTS, USER_AGENTS
+
+__all__ = ["make_events", "EVENT_NAMES", "ENGAGEMENT_EVENTS"]
+
+# kind index -> (type, event name, channel)
+_KINDS = (
+    ("page", "商品详情", "web"), ("track", "Product Viewed", "web"), ("track", "Product Added", "web"),
+    ("track", "Email Opened", "email"), ("track", "Email Link Clicked", "email"), ("track", "Push Opened", "app"),
+    ("identify", None, "web"), ("alias", None, "web"),
+)
+EVENT_NAMES = tuple(k[1] for k in _KINDS)
+ENGAGEMENT_EVENTS = ("Email Opened", "Email Link Clicked", "Push Opened")
+_P_WEB = np.array([0.30, 0.20, 0.06, 0.24, 0.08, 0.12])
+_P_NOWEB = np.array([0.0, 0.0, 0.0, 0.75, 0.25, 0.0])
+_STR = pa.string()
+
+
+def _spread_days(rng, n: int, lo: np.ndarray, window_days: int) -> np.ndarray:
+    return lo + np.floor(rng.random(n) * (window_days - lo)).astype(np.int64)
+
+
+def make_events(rng: np.random.Generator, people: People, ids: PersonIds, first_purchase_s: np.ndarray,
+                opts: SimOptions, cat: Catalogue) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Return (events, identifier truth rows, bots truth) for a block."""
+    n, wd = people.n, opts.window_days
+    web = people.has_web
+    count = rng.poisson(opts.events_per_customer * people.activity)
+    who = np.repeat(np.arange(n), count)
+    m = len(who)
+    u = rng.random(m)
+    cum_web, cum_noweb = np.cumsum(_P_WEB), np.cumsum(_P_NOWEB)
+    kind = np.where(web[who], (u[:, None] > cum_web[None, :]).sum(1), (u[:, None] > cum_noweb[None, :]).sum(1))
+    kind = np.minimum(kind, 5)
+    aliased = web & (rng.random(n) < 0.3)
+    extra_who = np.r_[np.flatnonzero(web), np.flatnonzero(aliased)]
+    extra_kind = np.r_[np.full(web.sum(), 6), np.full(aliased.sum(), 7)]
+    who = np.r_[who, extra_who]
+    kind = np.r_[kind, extra_kind]
+    m = len(who)
+
+    # when: engagement around the preferred hour and weekday; the rest from 30 days before joining on
+    first_day = np.floor(first_purchase_s / 86400).astype(np.int64)
+    engage = (kind >= 3) & (kind <= 5)
+    day = np.where(engage, _spread_days(rng, m, np.zeros(m, np.int64), wd),
+                   _spread_days(rng, m, np.maximum(first_day[who] - 30, 0), wd))
+    weekday = (day + opts.start_weekday) % 7
+    shift = (people.preferred_weekday[who] - weekday) % 7
+    moved = day + shift
+    moved = np.where(moved >= wd, moved - 7, moved)
+    day = np.where(engage & (rng.random(m) < 0.5), moved, day)
+    focused = engage & (rng.random(m) >= opts.engagement_noise)
+    clock = np.where(focused, local_clock(rng, people.preferred_hour[who], opts.engagement_hour_sd),
+                     np.where(engage, rng.integers(0, 86400, m), local_clock(rng, people.preferred_hour[who], 3.0)))
+    secs = day * 86400 + clock + rng.random(m)
+    ident = kind >= 6
+    join_s = np.maximum(first_purchase_s[who] - rng.uniform(0, 30, m) * 86400, 0) + rng.random(m)
+    secs = np.where(ident, join_s, secs)
+
+    # who they say they are
+    tw = pa.array(who)
+    use_anon2 = (kind == 7) | ((kind <= 2) & aliased[who] & (rng.random(m) < 0.4))
+    anon = pc.if_else(pa.array(use_anon2), ids.anonymous_id2.take(tw), ids.anonymous_id.take(tw))
+    has_anon = (kind <= 2) | (kind == 5) | ident
+    logged_in = ((kind <= 2) & (rng.random(m) < 0.5)) | ((kind >= 3) & web[who])
+    app = ((kind <= 2) & (rng.random(m) < 0.4)) | (kind == 5)
+    in_house = people.household[who] >= 0
+    head_local = np.where(in_house, people.household[who] - people.index[0], who)
+    family = in_house & (rng.random(m) < 0.5)
+    device = pc.if_else(pa.array(family), ids.family_device.take(pa.array(head_local)), ids.device.take(tw))
+    channel = np.array([k[2] for k in _KINDS], dtype=object)[kind]
+    channel = np.where(app & (kind <= 2), "app", channel)
+
+    product = choose_products(rng, cat, people.taste[who], people.price_sensitivity[who])
+    prod_props = join('{"product_id":"', cat.ids.take(pa.array(product)), '","category":"',
+                      pick(CATEGORY_NAMES, cat.category[product]), '","price":',
+                      pa.array(cat.price[product]).cast(_STR), "}")
+    campaign = join("cmp-", digits(day // 30 + 1, 2))
+    props = pc.if_else(pa.array(kind <= 2), prod_props,
+                       pc.if_else(pa.array(engage), join('{"campaign_id":"', campaign, '"}'), pa.scalar("{}")))
+    props = pc.if_else(pa.array(kind == 0), join('{"path":"/product/', cat.ids.take(pa.array(product)), '"}'), props)
+    ua = pick(USER_AGENTS, np.where(app, rng.integers(4, 6, m), rng.integers(0, 4, m)))
+    camp_ctx = join(',"campaign":{"source":"', pick(["newsletter", "push"], (kind == 5).astype(np.int64)),
+                    '","medium":"', pick(["email", "push"], (kind == 5).astype(np.int64)), '","name":"', campaign, '"}')
+    ctx = join('{"userAgent":"', ua, '","locale":"zh-CN","timezone":"Asia/Shanghai"',
+               pc.if_else(pa.array(engage), camp_ctx, pa.scalar("")), "}")
+    events = pa.table({
+        "message_id": tokens(rng, m, 32, HEX),
+        "type": pick([k[0] for k in _KINDS], kind),
+        "event": pick([k[1] or "" for k in _KINDS], kind),
+        "user_id": nulls_where(ids.user_id.take(tw), ~(logged_in | ident)),
+        "anonymous_id": nulls_where(anon, ~has_anon),
+        "previous_id": nulls_where(ids.anonymous_id2.take(tw), kind != 7),
+        "email": nulls_where(ids.email.take(tw), ~((kind == 6) | ((kind >= 3) & (kind <= 4) & ~web[who]))),
+        "phone": nulls_where(ids.phone.take(tw), kind != 6),
+        "device_id": nulls_where(device, ~app),
+        "timestamp": ts_array(opts.start_utc, secs, "ms"),
+        "channel": pa.array(channel, _STR),
+        "properties": props,
+        "context": ctx,
+    })
+    events = events.set_column(2, "event", nulls_where(events["event"].combine_chunks(), ident))
+    person_id = ids.person_id.take(tw)
+    shared_dev = family & app
+    id_rows = [identifier_rows(k, events[k].combine_chunks(), person_id, shared_dev if k == "device_id" else False)
+               for k in ("user_id", "anonymous_id", "email", "phone", "device_id")]
+    id_rows.append(identifier_rows("anonymous_id", events["previous_id"].combine_chunks(), person_id, False))
+
+    bots, bot_truth = _bots(rng, max(2, round(n * opts.bot_rate)), opts, cat)
+    events = pa.concat_tables([events, bots])
+    events = events.take(pc.sort_indices(events, [("timestamp", "ascending"), ("message_id", "ascending")]))
+    id_rows.append(pa.table({"kind": pa.repeat(pa.scalar("anonymous_id"), bot_truth.num_rows),
+                             "value": bot_truth["anonymous_id"], "person_id": pa.nulls(bot_truth.num_rows, _STR),
+                             "is_shared": pa.array(np.zeros(bot_truth.num_rows, bool))}))
+    return events, pa.concat_tables(id_rows), bot_truth
+
+
+def _bots(rng, n_bots: int, opts: SimOptions, cat: Catalogue) -> tuple[pa.Table, pa.Table]:
+    bot_ids = tokens(rng, n_bots, 32, HEX)
+    bursts = rng.integers(2, 5, n_bots)
+    b_bot = np.repeat(np.arange(n_bots), bursts)
+    b_start = rng.uniform(0, opts.window_days * 86400 - 3600, len(b_bot))
+    b_size = rng.integers(20, 61, len(b_bot))
+    e_burst = np.repeat(np.arange(len(b_bot)), b_size)
+    gaps = rng.uniform(0.05, 0.4, len(e_burst))
+    csum = np.cumsum(gaps)
+    base = np.r_[0.0, csum][np.r_[0, np.cumsum(b_size)][:-1]][e_burst]
+    secs = b_start[e_burst] + (csum - base)
+    e_bot = b_bot[e_burst]
+    m = len(e_bot)
+    clicks = rng.random(m) < 0.7
+    product = rng.integers(0, len(cat.price), m)
+    props = pc.if_else(pa.array(clicks), join('{"campaign_id":"cmp-', digits(rng.integers(1, 25, m), 2), '"}'),
+                       join('{"product_id":"', cat.ids.take(pa.array(product)), '"}'))
+    ua_idx = rng.integers(0, len(BOT_USER_AGENTS), n_bots)
+    events = pa.table({
+        "message_id": tokens(rng, m, 32, HEX),
+        "type": pa.repeat(pa.scalar("track"), m),
+        "event": pick(["Product Viewed", "Email Link Clicked"], clicks.astype(np.int64)),
+        "user_id": pa.nulls(m, _STR), "anonymous_id": bot_ids.take(pa.array(e_bot)),
+        "previous_id": pa.nulls(m, _STR), "email": pa.nulls(m, _STR), "phone": pa.nulls(m, _STR),
+        "device_id": pa.nulls(m, _STR),
+        "timestamp": ts_array(opts.start_utc, secs, "ms"),
+        "channel": pa.repeat(pa.scalar("web"), m),
+        "properties": props,
+        "context": join('{"userAgent":"', pick(BOT_USER_AGENTS, ua_idx[e_bot]), '","locale":"en-US"}'),
+    })
+    truth = pa.table({"anonymous_id": bot_ids, "user_agent": pick(BOT_USER_AGENTS, ua_idx),
+                      "n_events": pa.array(np.bincount(e_bot, minlength=n_bots).astype(np.int64)),
+                      "n_bursts": pa.array(bursts.astype(np.int64))})
+    return events, truth
