@@ -14,11 +14,19 @@ import ibis.expr.types as ir
 from jingzhun.privacy.pseudonym import key_expr
 from jingzhun.schema import TABLES
 
-__all__ = ["PERSONAL_EXTRAS", "Pseudonymised", "pseudonymise", "personal_columns"]
+__all__ = ["COLUMN_KINDS", "PERSONAL_EXTRAS", "Pseudonymised", "pseudonymise", "personal_columns"]
 
 # Raw personal fields a staged table may carry besides its identifier columns. They never reach an
 # analytic table: `name` becomes `name_key` (customers), `address` goes to the vault only.
 PERSONAL_EXTRAS = {"name": "name_key", "address": None}
+
+# Identifier columns whose kind is not their own name.
+COLUMN_KINDS = {
+    "previous_id": "anonymous_id",
+    "referrer_user_id": "user_id",
+    "referred_user_id": "user_id",
+    "record_id": "record_id",
+}
 
 
 @dataclass(frozen=True)
@@ -37,11 +45,12 @@ def pseudonymise(table_name: str, staged: ir.Table, secret: str, *, kinds: dict[
     """Replace personal values in ``staged`` by keys; collect the vault rows.
 
     ``kinds`` maps a column to the identifier kind its key is computed with; by default a column's
-    kind is its name (events.previous_id is an id of the kind the alias message names, here user_id).
+    kind is its name, with the exceptions in :data:`COLUMN_KINDS` (an alias message's previous_id is
+    keyed as an anonymous id, Segment's usual case; referral columns are user ids).
     Values must already be normalised (quality does that), so that one person's e-mail written two
     ways gives one key.
     """
-    kinds = {"previous_id": "user_id", "record_id": "record_id", **(kinds or {})}
+    kinds = {**COLUMN_KINDS, **(kinds or {})}
     cols = [c for c in personal_columns(table_name) if c in staged.columns]
     extras = [c for c in PERSONAL_EXTRAS if c in staged.columns]
     replace: dict[str, ir.Value] = {}

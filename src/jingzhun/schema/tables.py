@@ -48,7 +48,8 @@ EVENTS = Table(
         C("event", "string", "event name for track (e.g. 'Product Viewed'); page or screen name otherwise"),
         C("user_id", "string", "pseudonymous key of the user id", pii=True),
         C("anonymous_id", "string", "pseudonymous key of the anonymous id", pii=True),
-        C("previous_id", "string", "alias messages: pseudonymous key of the previous id", pii=True),
+        C("previous_id", "string", "alias messages: pseudonymous key of the previous id, keyed as an "
+          "anonymous id (Segment's usual case: the anonymous id a visitor had before signing up)", pii=True),
         C("email", "string", "pseudonymous key of an e-mail in identify traits", pii=True),
         C("phone", "string", "pseudonymous key of a phone in identify traits", pii=True),
         C("device_id", "string", "pseudonymous key of context.device.id", pii=True),
@@ -168,6 +169,35 @@ CONSENTS = Table(
         C("recorded_at", TS, "when the consent was given or withdrawn (UTC)", nullable=False),
     ) + _LOAD,
     key=("source", "user_id", "email", "phone", "channel", "purpose", "recorded_at"),
+)
+
+REVIEWS = Table(
+    "reviews", "source",
+    "Product and order reviews with their text (the text may mention people; treat it as personal data).",
+    (
+        C("review_id", "string", "review id", nullable=False),
+        C("user_id", "string", "pseudonymous key of the reviewer's user id", pii=True),
+        C("crm_id", "string", "pseudonymous key of the reviewer's CRM id", pii=True),
+        C("order_id", "string", "the order reviewed, where known"),
+        C("product_id", "string", "the product reviewed, where known"),
+        C("rating", "float64", "rating on the source's scale (e.g. 1 to 5)"),
+        C("title", "string", "review title"),
+        C("text", "string", "review text"),
+        C("language", "string", "language code where known (zh, en, pt, ...)"),
+        C("created_at", TS, "when the review was written (UTC)", nullable=False),
+    ) + _LOAD,
+    key=("source", "review_id"),
+)
+
+REFERRALS = Table(
+    "referrals", "source",
+    "Who referred whom: the edges of the referral graph.",
+    (
+        C("referrer_user_id", "string", "pseudonymous key of the referrer's user id", nullable=False, pii=True),
+        C("referred_user_id", "string", "pseudonymous key of the referred person's user id", nullable=False, pii=True),
+        C("referred_at", TS, "when (UTC)", nullable=False),
+    ) + _LOAD,
+    key=("source", "referrer_user_id", "referred_user_id"),
 )
 
 PII_VAULT = Table(
@@ -359,7 +389,7 @@ RESPONSES = Table("responses", "derived", "Responses to deliveries: opens, click
 ))
 
 _ALL = (
-    EVENTS, CUSTOMERS, ORDERS, ORDER_LINES, PRODUCTS, STORES, CONSENTS,
+    EVENTS, CUSTOMERS, ORDERS, ORDER_LINES, PRODUCTS, STORES, CONSENTS, REVIEWS, REFERRALS,
     PII_VAULT, QUARANTINE, LOADS, RUNS,
     IDENTITY_MAP, IDENTITY_EDGES, PROFILES, TAGS, SCORES, SEGMENTS, SEGMENT_MEMBERS,
     RECOMMENDATIONS, RULES, CAMPAIGNS, ASSIGNMENTS, DELIVERIES, RESPONSES,
