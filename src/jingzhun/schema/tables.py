@@ -91,7 +91,7 @@ ORDERS = Table(
     "Purchases and returns, one row per order (amounts are the sum of the order's lines).",
     (
         C("order_id", "string", "order or invoice number", nullable=False),
-        *_ids(("user_id", "crm_id", "loyalty_card", "email", "phone", "anonymous_id"), " of the buyer"),
+        *_ids(("user_id", "crm_id", "loyalty_card", "email", "phone", "wechat_openid", "anonymous_id"), " of the buyer"),
         C("ordered_at", TS, "when the order was placed (UTC)", nullable=False),
         C("status", "string", "completed, cancelled, returned, pending, ...", nullable=False),
         C("is_return", "boolean", "true for a return or cancellation (a credit note), not a purchase", nullable=False),
