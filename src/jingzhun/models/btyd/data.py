@@ -55,7 +55,8 @@ def _day(value: Any, name: str) -> pd.Timestamp:
 def purchase_occasions(transactions: pd.DataFrame, customer_col: str, time_col: str, *,
                        monetary_col: str | None = None, time_format: str | None = None) -> pd.DataFrame:
     """One row per customer and calendar day: columns customer, day, value (the day's total or 0),
-    sorted by customer and day. Time zones are converted to UTC before taking the day."""
+    sorted by customer and day. Time strings are ISO 8601 unless `time_format` (a strptime format)
+    says otherwise; time zones are converted to UTC before taking the day."""
     needed = [customer_col, time_col] + ([monetary_col] if monetary_col else [])
     missing = [c for c in needed if c not in transactions.columns]
     if missing:
@@ -67,7 +68,8 @@ def purchase_occasions(transactions: pd.DataFrame, customer_col: str, time_col: 
         raise ModelInputError(f"{customer_col} is missing on {int(bad.sum())} transactions: rows "
                               f"{', '.join(map(str, np.flatnonzero(bad.to_numpy())[:5]))}", field=customer_col)
     try:
-        times = pd.to_datetime(transactions[time_col], format=time_format, errors="coerce")
+        # strings are read as ISO 8601 unless a format is given (no guessing of day-first orders)
+        times = pd.to_datetime(transactions[time_col], format=time_format or "ISO8601", errors="coerce")
     except (TypeError, ValueError) as exc:
         raise ModelInputError(f"{time_col} cannot be read as dates: {exc}", field=time_col) from exc
     bad = times.isna().to_numpy()
