@@ -2,6 +2,7 @@
 
 import os
 
+import pandas as pd
 import pytest
 
 from jingzhun.config import Settings
@@ -52,7 +53,9 @@ def test_load_maps_derives_and_pseudonymises(warehouse, tmp_path):
     assert orders.loc["A1", "amount"] == 7.0 and orders.loc["A1", "n_lines"] == 2
     assert orders.loc["CA1", "status"] == "cancelled" and bool(orders.loc["CA1", "is_return"])
     assert orders.loc["A1", "user_id"] == key_for("user_id", "c1", SECRET)  # never the raw id
-    assert str(orders.loc["A1", "ordered_at"]) == "2024-01-02 02:00:00+00:00"  # Shanghai -> UTC
+    ordered_at = pd.Timestamp(orders.loc["A1", "ordered_at"])  # Spark hands back naive UTC values
+    ordered_at = ordered_at.tz_localize("UTC") if ordered_at.tz is None else ordered_at
+    assert ordered_at == pd.Timestamp("2024-01-02 02:00:00", tz="UTC")  # Shanghai 10:00 -> UTC
     assert orders.loc["A1", "currency"] == "CNY"
     vault = warehouse.execute(warehouse.table("pii_vault"))
     assert sorted(vault.value) == ["c1", "c2"]
