@@ -180,3 +180,29 @@ def test_expected_clv_is_the_discounted_sum(synthetic):
     assert gg.expected_average_value(0, 0) == pytest.approx(6.25 * 15.44 / 2.74)
     with pytest.raises(ModelInputError, match="horizon"):
         gg.expected_clv(bg, x, tx, T, m, horizon=0, discount_rate=0.1, freq_per_period=4.0)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel])
+def test_factorised_totals_match_the_plain_sums(cls, synthetic):
+    """The fit's fast path (`_total_with_gradient`) equals the per-row reference summed."""
+    x, tx, T = synthetic.simulate_bgnbd(3000, seed=15)
+    model = cls()
+    uniques, inverse, _ = unique_rows(x, tx, T)
+    counts = np.bincount(inverse).astype(float)
+    prepared = model._prepare(uniques, counts)
+    for params in (BG_PARAMS, np.array([1.3, 0.7, 2.0, 0.4])):
+        value, grad = model._total_with_gradient(params, prepared)
+        assert value == pytest.approx(model._loglik(params, x, tx, T).sum(), rel=1e-12)
+        assert model._total(params, prepared) == pytest.approx(value, rel=1e-14)
+        assert np.allclose(grad, model._loglik_gradient(params, x, tx, T).sum(axis=0), rtol=1e-10)
+
+
+def test_unique_rows_fast_path_equals_the_plain_one(synthetic):
+    from jingzhun.models.estimation import _unique_rows_lexsort
+
+    cols = synthetic.simulate_bgnbd(5000, seed=16)
+    for fast, plain in zip(unique_rows(*cols), _unique_rows_lexsort(*cols)):
+        if isinstance(fast, list):
+            assert all(np.array_equal(f, p) for f, p in zip(fast, plain))
+        else:
+            assert np.array_equal(fast, plain)

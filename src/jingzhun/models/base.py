@@ -119,6 +119,20 @@ class ParametricModel(Model):
 
     _loglik_gradient: ClassVar[Any] = None
 
+    def _prepare(self, uniques: list[np.ndarray], counts: np.ndarray) -> Any:
+        """Whatever `_total` needs, computed once per fit from the distinct rows and their counts."""
+        return uniques, counts
+
+    def _total(self, params: np.ndarray, prepared: Any) -> float:
+        """Summed log-likelihood of the prepared rows (plain version: weights @ per-row values)."""
+        uniques, counts = prepared
+        return float(counts @ self._loglik(params, *uniques))
+
+    def _total_with_gradient(self, params: np.ndarray, prepared: Any) -> tuple[float, np.ndarray]:
+        """Summed log-likelihood and its gradient (only when `_loglik_gradient` exists)."""
+        uniques, counts = prepared
+        return float(counts @ self._loglik(params, *uniques)), counts @ self._loglik_gradient(params, *uniques)
+
     def _start(self, columns: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
@@ -137,16 +151,19 @@ class ParametricModel(Model):
         log.debug("%s: %d customers compressed to %d distinct rows", type(self).__name__, columns[0].size,
                   counts.size)
 
-        def loglik(params: np.ndarray) -> np.ndarray:
-            return self._loglik(params, *uniques)
+        prepared = self._prepare(uniques, counts)
 
-        gradient = None
+        def total(params: np.ndarray) -> float:
+            return self._total(params, prepared)
+
+        with_gradient = None
         if self._loglik_gradient is not None:
-            def gradient(params: np.ndarray) -> np.ndarray:
-                return self._loglik_gradient(params, *uniques)
+            def with_gradient(params: np.ndarray) -> tuple[float, np.ndarray]:
+                return self._total_with_gradient(params, prepared)
 
         start = self._start(uniques, counts)
-        result = maximise_likelihood(loglik, start, counts, gradient=gradient, penalizer=penalizer)
+        result = maximise_likelihood(total, start, float(counts.sum()), total_with_gradient=with_gradient,
+                                     penalizer=penalizer)
         self.params_ = {k: float(v) for k, v in zip(self.param_names, result.params)}
         self.log_likelihood_ = result.log_likelihood
         self.n_customers_ = int(columns[0].size)
@@ -162,7 +179,7 @@ class ParametricModel(Model):
         self.standard_errors_ = None
         self.covariance_ = None
         if compute_se:
-            se, cov = standard_errors(loglik, result.params, counts)
+            se, cov = standard_errors(total, result.params)
             self.standard_errors_ = {k: float(v) for k, v in zip(self.param_names, se)}
             self.covariance_ = cov
         log.info("%s fitted on %d customers (%d distinct): %s, log-likelihood %.4f", type(self).__name__,

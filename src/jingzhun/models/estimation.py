@@ -45,15 +45,53 @@ class FitResult:
     message: str
 
 
+def _codes(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of a column and each element's position among them."""
+    values = np.unique(column)
+    return values, np.searchsorted(values, column)
+
+
 def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Distinct rows of equal-length 1-d columns: (unique columns, inverse index, counts).
 
     ``[u[inverse] for u in uniques]`` gives back the columns. Rows are sorted lexicographically
-    (first column first), so the result does not depend on the input order.
+    (first column first), so the result does not depend on the input order. Each column is coded
+    by its distinct values and the codes are packed into one int64 key, which sorts much faster
+    than a lexicographic sort of the float columns; `_unique_rows_lexsort` is the plain version
+    (and the fallback when the key would not fit in 62 bits).
     """
     n = columns[0].shape[0]
     if n == 0:
         return [c[:0] for c in columns], np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    coded = [_codes(c) for c in columns]
+    sizes = [values.size for values, _ in coded]
+    if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0**62:
+        return _unique_rows_lexsort(*columns)
+    key = np.zeros(n, dtype=np.int64)
+    for (_, code), size in zip(coded, sizes):
+        key *= size
+        key += code
+    order = np.argsort(key)
+    ordered = key[order]
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    group = np.cumsum(starts) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    keys = ordered[starts]
+    counts = np.bincount(group)
+    uniques = []
+    rest = keys.copy()
+    for (values, _), size in zip(coded[::-1], sizes[::-1]):
+        uniques.append(values[rest % size])
+        rest //= size
+    return uniques[::-1], inverse, counts
+
+
+def _unique_rows_lexsort(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The plain implementation of `unique_rows`: one lexicographic sort of the rows."""
+    n = columns[0].shape[0]
     order = np.lexsort(columns[::-1])
     ordered = [c[order] for c in columns]
     starts = np.zeros(n, dtype=bool)
@@ -77,38 +115,40 @@ def central_gradient(f: Callable[[np.ndarray], float], theta: np.ndarray, step: 
 
 
 def maximise_likelihood(
-    loglik: Callable[[np.ndarray], np.ndarray],
+    total: Callable[[np.ndarray], float],
     start: np.ndarray,
-    weights: np.ndarray,
+    total_weight: float,
     *,
-    gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+    total_with_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
     penalizer: float = 0.0,
     max_iterations: int = 3000,
 ) -> FitResult:
-    """Maximise ``sum(weights * loglik(params)) - N * penalizer * sum(params**2)`` over params > 0.
+    """Maximise ``total(params) - total_weight * penalizer * sum(params**2)`` over params > 0.
 
-    `loglik(params)` returns the log-likelihood of every (compressed) row; `gradient(params)`, when
-    given, its derivatives with respect to the parameters, shape (rows, k). Without it the gradient
-    is taken by central differences. L-BFGS-B on log-parameters from the deterministic `start`.
+    `total(params)` is the summed (weighted) log-likelihood; `total_with_gradient(params)`, when
+    given, returns it with its gradient in the parameters. Without it the gradient is taken by
+    central differences. L-BFGS-B on log-parameters from the deterministic `start`, minimising the
+    mean negative log-likelihood per customer (so tolerances do not depend on the data's size).
     """
-    total = float(weights.sum())
     counter = {"evaluations": 0}
 
     def objective(theta: np.ndarray) -> float:
         counter["evaluations"] += 1
         params = np.exp(theta)
         with np.errstate(all="ignore"):  # trial points far from the optimum may overflow: rejected below
-            value = -float(weights @ loglik(params)) / total + penalizer * float(params @ params)
+            value = -total(params) / total_weight + penalizer * float(params @ params)
         return value if np.isfinite(value) else 1e300
 
-    if gradient is not None:
+    if total_with_gradient is not None:
         def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            counter["evaluations"] += 1
             params = np.exp(theta)
-            value = objective(theta)
-            if value >= 1e300:
-                return value, np.zeros_like(theta)
-            grad = -(weights @ gradient(params)) / total + 2 * penalizer * params
-            return value, grad * params
+            with np.errstate(all="ignore"):
+                value, grad = total_with_gradient(params)
+            value = -value / total_weight + penalizer * float(params @ params)
+            if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+                return 1e300, np.zeros_like(theta)
+            return value, (-grad / total_weight + 2 * penalizer * params) * params
     else:
         def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
             return objective(theta), central_gradient(objective, theta)
@@ -136,7 +176,7 @@ def maximise_likelihood(
                     np.flatnonzero(at_bound).tolist(), _BOUND)
     return FitResult(
         params=params,
-        log_likelihood=float(weights @ loglik(params)),
+        log_likelihood=float(total(params)),
         iterations=int(result.nit),
         evaluations=counter["evaluations"],
         converged=converged,
@@ -145,7 +185,7 @@ def maximise_likelihood(
 
 
 def standard_errors(
-    loglik: Callable[[np.ndarray], np.ndarray], params: np.ndarray, weights: np.ndarray, step: float = 1e-4
+    total: Callable[[np.ndarray], float], params: np.ndarray, step: float = 1e-4
 ) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors and covariance of the parameters from the observed information.
 
@@ -157,7 +197,7 @@ def standard_errors(
     k = theta.size
 
     def f(t: np.ndarray) -> float:
-        return -float(weights @ loglik(np.exp(t)))
+        return -float(total(np.exp(t)))
 
     f0 = f(theta)
     hess = np.empty((k, k))
