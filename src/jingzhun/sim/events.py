@@ -37,6 +37,32 @@ ENGAGEMENT_EVENTS = ("Email Opened", "Email Link Clicked", "Push Opened")
 _P_WEB = np.array([0.30, 0.20, 0.06, 0.24, 0.08, 0.12])
 _P_NOWEB = np.array([0.0, 0.0, 0.0, 0.75, 0.25, 0.0])
 _STR = pa.string()
+_MONTHS = 40
+_UA_CHANNEL = (("newsletter", "email"), ("push", "push"))
+
+
+def _properties_vocab(cat: Catalogue) -> list[str]:
+    """Codes: [0, P) page of product i; [P, 2P) product event; 2P + month: campaign; last: {}."""
+    ids = cat.ids.to_pylist()
+    names = [CATEGORY_NAMES[c] for c in cat.category]
+    page = [f'{{"path":"/product/{p}"}}' for p in ids]
+    prod = [f'{{"product_id":"{p}","category":"{c}","price":{price:g}}}' for p, c, price in zip(ids, names, cat.price)]
+    camp = [f'{{"campaign_id":"cmp-{k + 1:02d}"}}' for k in range(_MONTHS)]
+    return page + prod + camp + ["{}"]
+
+
+def _context_vocab() -> list[str]:
+    """Code (user agent * 3 + campaign kind) * months + month; campaign kind 0 none, 1 e-mail, 2 push."""
+    out = []
+    for ua in USER_AGENTS:
+        for camp in range(3):
+            for k in range(_MONTHS):
+                extra = ""
+                if camp:
+                    source, medium = _UA_CHANNEL[camp - 1]
+                    extra = f',"campaign":{{"source":"{source}","medium":"{medium}","name":"cmp-{k + 1:02d}"}}'
+                out.append(f'{{"userAgent":"{ua}","locale":"zh-CN","timezone":"Asia/Shanghai"{extra}}}')
+    return out
 
 
 def _spread_days(rng, n: int, lo: np.ndarray, window_days: int) -> np.ndarray:
@@ -85,53 +111,55 @@ def make_events(rng: np.random.Generator, people: People, ids: PersonIds, first_
     use_anon2 = (kind == 7) | ((kind <= 2) & aliased[who] & (rng.random(m) < 0.4))
     anon = pc.if_else(pa.array(use_anon2), ids.anonymous_id2.take(tw), ids.anonymous_id.take(tw))
     has_anon = (kind <= 2) | (kind == 5) | ident
+    email_on = (kind == 6) | ((kind >= 3) & (kind <= 4) & ~web[who])
     logged_in = ((kind <= 2) & (rng.random(m) < 0.5)) | ((kind >= 3) & web[who])
     app = ((kind <= 2) & (rng.random(m) < 0.4)) | (kind == 5)
     in_house = people.household[who] >= 0
     head_local = np.where(in_house, people.household[who] - people.index[0], who)
     family = in_house & (rng.random(m) < 0.5)
     device = pc.if_else(pa.array(family), ids.family_device.take(pa.array(head_local)), ids.device.take(tw))
-    channel = np.array([k[2] for k in _KINDS], dtype=object)[kind]
-    channel = np.where(app & (kind <= 2), "app", channel)
+    channel = np.array([("web", "email", "app").index(k[2]) for k in _KINDS])[kind]
+    channel = np.where(app & (kind <= 2), 2, channel)
 
+    # properties and context come from small vocabularies: build each distinct text once, then index
     product = choose_products(rng, cat, people.taste[who], people.price_sensitivity[who])
-    prod_props = join('{"product_id":"', cat.ids.take(pa.array(product)), '","category":"',
-                      pick(CATEGORY_NAMES, cat.category[product]), '","price":',
-                      pa.array(cat.price[product]).cast(_STR), "}")
-    campaign = join("cmp-", digits(day // 30 + 1, 2))
-    props = pc.if_else(pa.array(kind <= 2), prod_props,
-                       pc.if_else(pa.array(engage), join('{"campaign_id":"', campaign, '"}'), pa.scalar("{}")))
-    props = pc.if_else(pa.array(kind == 0), join('{"path":"/product/', cat.ids.take(pa.array(product)), '"}'), props)
-    ua = pick(USER_AGENTS, np.where(app, rng.integers(4, 6, m), rng.integers(0, 4, m)))
-    camp_ctx = join(',"campaign":{"source":"', pick(["newsletter", "push"], (kind == 5).astype(np.int64)),
-                    '","medium":"', pick(["email", "push"], (kind == 5).astype(np.int64)), '","name":"', campaign, '"}')
-    ctx = join('{"userAgent":"', ua, '","locale":"zh-CN","timezone":"Asia/Shanghai"',
-               pc.if_else(pa.array(engage), camp_ctx, pa.scalar("")), "}")
+    month = np.minimum(day // 30, _MONTHS - 1)
+    n_p = len(cat.price)
+    prop_code = np.select([kind == 0, kind <= 2, engage], [product, n_p + product, 2 * n_p + month], 2 * n_p + _MONTHS)
+    ua = np.where(app, rng.integers(4, 6, m), rng.integers(0, 4, m))
+    camp = np.where(kind == 5, 2, np.where(engage, 1, 0))
+    ctx_code = (ua * 3 + camp) * _MONTHS + np.where(engage, month, 0)
     events = pa.table({
         "message_id": tokens(rng, m, 32, HEX),
         "type": pick([k[0] for k in _KINDS], kind),
-        "event": pick([k[1] or "" for k in _KINDS], kind),
+        "event": nulls_where(pick([k[1] or "" for k in _KINDS], kind), ident),
         "user_id": nulls_where(ids.user_id.take(tw), ~(logged_in | ident)),
         "anonymous_id": nulls_where(anon, ~has_anon),
         "previous_id": nulls_where(ids.anonymous_id2.take(tw), kind != 7),
-        "email": nulls_where(ids.email.take(tw), ~((kind == 6) | ((kind >= 3) & (kind <= 4) & ~web[who]))),
+        "email": nulls_where(ids.email.take(tw), ~email_on),
         "phone": nulls_where(ids.phone.take(tw), kind != 6),
         "device_id": nulls_where(device, ~app),
         "timestamp": ts_array(opts.start_utc, secs, "ms"),
-        "channel": pa.array(channel, _STR),
-        "properties": props,
-        "context": ctx,
+        "channel": pick(("web", "email", "app"), channel),
+        "properties": pick(_properties_vocab(cat), prop_code),
+        "context": pick(_context_vocab(), ctx_code),
     })
-    events = events.set_column(2, "event", nulls_where(events["event"].combine_chunks(), ident))
-    person_id = ids.person_id.take(tw)
-    shared_dev = family & app
-    id_rows = [identifier_rows(k, events[k].combine_chunks(), person_id, shared_dev if k == "device_id" else False)
-               for k in ("user_id", "anonymous_id", "email", "phone", "device_id")]
-    id_rows.append(identifier_rows("anonymous_id", events["previous_id"].combine_chunks(), person_id, False))
+    # identifier truth from the distinct (person, variant) pairs rather than from every event
+    id_rows = []
+    for kind_name, values, mask in (
+        ("user_id", ids.user_id, logged_in | ident), ("email", ids.email, email_on),
+        ("phone", ids.phone, kind == 6), ("anonymous_id", ids.anonymous_id, has_anon & ~use_anon2),
+        ("anonymous_id", ids.anonymous_id2, (has_anon & use_anon2) | (kind == 7)),
+        ("device_id", ids.device, app & ~family),
+    ):
+        used = np.unique(who[mask])
+        id_rows.append(identifier_rows(kind_name, values.take(pa.array(used)), ids.person_id.take(pa.array(used)), False))
+    heads = np.unique(head_local[app & family])
+    id_rows.append(identifier_rows("device_id", ids.family_device.take(pa.array(heads)),
+                                   ids.person_id.take(pa.array(heads)), True))
 
     bots, bot_truth = _bots(rng, max(2, round(n * opts.bot_rate)), opts, cat)
     events = pa.concat_tables([events, bots])
-    events = events.take(pc.sort_indices(events, [("timestamp", "ascending"), ("message_id", "ascending")]))
     id_rows.append(pa.table({"kind": pa.repeat(pa.scalar("anonymous_id"), bot_truth.num_rows),
                              "value": bot_truth["anonymous_id"], "person_id": pa.nulls(bot_truth.num_rows, _STR),
                              "is_shared": pa.array(np.zeros(bot_truth.num_rows, bool))}))

@@ -108,13 +108,16 @@ def make_consents(rng: np.random.Generator, people: People, ids: PersonIds, firs
     order = np.lexsort((when, rows))
     rows, status, when = rows[order], status[order], when[order]
     tw = pa.array(who[rows])
-    person_id = ids.person_id.take(tw)
     user_id = nulls_where(ids.user_id.take(tw), ~people.has_web[who[rows]])
     consents = pa.table({
         "user_id": user_id, "email": ids.email.take(tw), "phone": ids.phone.take(tw),
         "channel": pick(CONSENT_CHANNELS, ch[rows]), "purpose": pa.repeat(pa.scalar("marketing"), len(rows)),
         "status": pick(["granted", "denied"], status), "recorded_at": ts_array(opts.start_utc, when),
     })
-    id_rows = pa.concat_tables([identifier_rows(k, consents[k].combine_chunks(), person_id, False)
-                                for k in ("user_id", "email", "phone")])
+    # every person has consent rows carrying their e-mail and phone; account holders their user id
+    id_rows = pa.concat_tables([
+        identifier_rows("user_id", nulls_where(ids.user_id, ~people.has_web), ids.person_id, False),
+        identifier_rows("email", ids.email, ids.person_id, False),
+        identifier_rows("phone", ids.phone, ids.person_id, False),
+    ])
     return consents, id_rows

@@ -18,13 +18,17 @@ STR = pa.string()
 
 
 def tokens(rng: np.random.Generator, n: int, length: int, alphabet: str = HEX) -> pa.Array:
-    """``n`` random strings of ``length`` characters from ``alphabet``."""
-    if n == 0:
-        return pa.array([], STR)
+    """``n`` random strings of ``length`` characters from ``alphabet`` (built straight into Arrow buffers)."""
     table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
-    chars = table[rng.integers(0, len(table), size=(n, length))]
-    flat = np.ascontiguousarray(chars, dtype=np.uint8).view(f"S{length}").ravel()
-    return pa.array(flat, pa.binary()).cast(STR)
+    if len(table) & (len(table) - 1) == 0:      # a power of two: mask random bytes
+        chars = table[rng.integers(0, 256, size=n * length, dtype=np.uint8) & (len(table) - 1)]
+    else:
+        chars = table[rng.integers(0, len(table), size=n * length, dtype=np.uint8)]
+    offsets = np.arange(0, n * length + 1, length, dtype=np.int32) if n * length < 2**31 else None
+    if offsets is None:
+        return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(np.arange(
+            0, n * length + 1, length, dtype=np.int64)), pa.py_buffer(chars)]).cast(STR)
+    return pa.Array.from_buffers(STR, n, [None, pa.py_buffer(offsets), pa.py_buffer(chars)])
 
 
 def digits(values, width: int = 0) -> pa.Array:
