@@ -35,6 +35,10 @@ def epoch_millis(ts: ir.TimestampValue) -> ir.IntegerValue:
     return ts.epoch_seconds().floor().cast("int64") * 1000 + ts.millisecond().cast("int64")
 
 
+def _key(t: ir.Table, col: str) -> list[ir.Value]:
+    return [t[col], t["__bot_ok"]]
+
+
 def flag_bots(events: ir.Table, *, settings: QualitySettings = QualitySettings(), burst_events: int = 10,
               eligible: str | None = None, into: str = "_bot", time_column: str = "timestamp",
               id_columns: tuple[str, ...] = BOT_ID_COLUMNS) -> ir.Table:
@@ -52,24 +56,24 @@ def flag_bots(events: ir.Table, *, settings: QualitySettings = QualitySettings()
     t = t.mutate(__bot_ok=ok & t["__bot_ms"].notnull())
     flags = []
     for col in (c for c in id_columns if c in events.columns):
-        key = [t[col], t["__bot_ok"]]
-        per_minute = ibis.range_window(group_by=key, order_by=t["__bot_ms"], preceding=0, following=_WINDOW_MS - 1)
-        in_order = ibis.window(group_by=key, order_by=[t["__bot_ms"], t._row])
-        prev = t["__bot_ms"].lag().over(in_order)
+        per_minute = ibis.range_window(group_by=_key(t, col), order_by=t["__bot_ms"], preceding=0,
+                                       following=_WINDOW_MS - 1)
+        prev = t["__bot_ms"].lag().over(ibis.window(group_by=_key(t, col), order_by=[t["__bot_ms"], t._row]))
         t = t.mutate(**{
             f"__bot_n_{col}": t._row.count().over(per_minute),
             f"__bot_new_{col}": ibis.ifelse(prev.notnull() & ((t["__bot_ms"] - prev) < min_gap_ms), 0, 1),
         })
-        running = ibis.window(group_by=key, order_by=[t["__bot_ms"], t._row], rows=(None, 0))
+        running = ibis.window(group_by=_key(t, col), order_by=[t["__bot_ms"], t._row], rows=(None, 0))
         t = t.mutate(**{f"__bot_burst_{col}": t[f"__bot_new_{col}"].sum().over(running)})
-        burst_group = ibis.window(group_by=[t[col], t["__bot_ok"], t[f"__bot_burst_{col}"]])
-        t = t.mutate(**{f"__bot_len_{col}": t._row.count().over(burst_group)})
+        t = t.mutate(**{f"__bot_len_{col}": t._row.count().over(
+            ibis.window(group_by=[*_key(t, col), t[f"__bot_burst_{col}"]]))})
         suspicious = (t[f"__bot_n_{col}"] > settings.bot_events_per_minute) | (t[f"__bot_len_{col}"] >= burst_events)
         t = t.mutate(**{f"__bot_ev_{col}": ibis.ifelse(suspicious, 1, 0)})
-        t = t.mutate(**{f"__bot_id_{col}": t[f"__bot_ev_{col}"].max().over(ibis.window(group_by=key))})
-        flags.append(t[col].notnull() & t["__bot_ok"] & (t[f"__bot_id_{col}"] == 1))
+        t = t.mutate(**{f"__bot_id_{col}": t[f"__bot_ev_{col}"].max().over(ibis.window(group_by=_key(t, col)))})
+        flags.append(f"__bot_id_{col}")
     bot = ibis.literal(False)
-    for flag in flags:
-        bot = bot | flag
+    for name in flags:
+        col = name[len("__bot_id_"):]
+        bot = bot | (t[col].notnull() & t["__bot_ok"] & (t[name] == 1))
     t = t.mutate(**{into: bot})
     return t.select(*events.columns, into)
