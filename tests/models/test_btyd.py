@@ -206,3 +206,14 @@ def test_unique_rows_fast_path_equals_the_plain_one(synthetic):
             assert all(np.array_equal(f, p) for f, p in zip(fast, plain))
         else:
             assert np.array_equal(fast, plain)
+
+
+def test_unique_rows_sorted_path_equals_the_plain_one():
+    """Many distinct values (the packed key is grouped by sorting, not by counting)."""
+    from jingzhun.models.estimation import _unique_rows_lexsort
+
+    rng = np.random.default_rng(17)
+    cols = [rng.integers(0, 50, 4000).astype(float), rng.random(4000).round(3), rng.random(4000).round(3)]
+    fast, plain = unique_rows(*cols), _unique_rows_lexsort(*cols)
+    assert all(np.array_equal(f, p) for f, p in zip(fast[0], plain[0]))
+    assert np.array_equal(fast[1], plain[1]) and np.array_equal(fast[2], plain[2])

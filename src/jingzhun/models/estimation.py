@@ -71,6 +71,27 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.
     for (_, code), size in zip(coded, sizes):
         key *= size
         key += code
+    span = int(np.prod(np.array(sizes, dtype=np.int64)))
+    if span <= max(8 * n, 1 << 22):
+        # few possible keys: count them directly, no sort at all
+        full = np.bincount(key, minlength=span)
+        present = full > 0
+        inverse = (np.cumsum(present) - 1)[key]
+        keys = np.flatnonzero(present)
+        counts = full[present]
+    else:
+        inverse, keys, counts = _group_sorted(key)
+    uniques = []
+    rest = keys.astype(np.int64)
+    for (values, _), size in zip(coded[::-1], sizes[::-1]):
+        uniques.append(values[rest % size])
+        rest //= size
+    return uniques[::-1], inverse, counts
+
+
+def _group_sorted(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse index, sorted distinct keys and their counts of an int64 key, by one argsort."""
+    n = key.shape[0]
     order = np.argsort(key)
     ordered = key[order]
     starts = np.empty(n, dtype=bool)
@@ -79,14 +100,7 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.
     group = np.cumsum(starts) - 1
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = group
-    keys = ordered[starts]
-    counts = np.bincount(group)
-    uniques = []
-    rest = keys.copy()
-    for (values, _), size in zip(coded[::-1], sizes[::-1]):
-        uniques.append(values[rest % size])
-        rest //= size
-    return uniques[::-1], inverse, counts
+    return inverse, ordered[starts], np.bincount(group)
 
 
 def _unique_rows_lexsort(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
