@@ -3,7 +3,9 @@
 Two guards, explained with their reasons in docs/identity.md:
 
 1. **Degree guard** (any kind). An identifier is a *candidate* when it touches more than ``limit``
-   distinct identifiers of some one kind. A candidate is *shared* when those neighbours still belong
+   distinct identifiers of some one kind: of a strong kind for a strong identifier (an account with
+   forty cookies is an ordinary customer; cookies attach to one person at most, see 2), of any kind for
+   a weak one. A candidate is *shared* when those neighbours still belong
    to more than ``limit`` distinct people once the candidates are taken out of the graph: strong
    neighbours are counted by their strong component (components of strong-strong edges without the
    candidates), weak neighbours by the one strong component they touch (or as themselves). So a
@@ -67,7 +69,10 @@ def degree_guard(scratch: Scratch, edges: ir.Table, directed: ir.Table, *, limit
                  max_iterations: int) -> DegreeGuard:
     """The identifiers that touch more than ``limit`` people of one kind (see the module docstring)."""
     wh = scratch.warehouse
-    raw = directed.group_by("x", "kind_y").aggregate(n=directed.y.nunique())
+    # a strong identifier is judged by the strong identifiers it touches (it may carry any number of
+    # cookies and devices: those attach to one person at most anyway); a weak one by everything
+    judged = directed.filter(directed.kind_x.isin(WEAK_KINDS) | directed.kind_y.isin(STRONG_KINDS)).view()
+    raw = judged.group_by("x", "kind_y").aggregate(n=judged.y.nunique())
     cand = scratch.stage(_one_col(raw.filter(raw.n > limit), "x"))
     n_cand = int(wh.execute(cand.count()))
     if n_cand == 0:
@@ -84,7 +89,8 @@ def degree_guard(scratch: Scratch, edges: ir.Table, directed: ir.Table, *, limit
     anchor = anchor.filter(anchor.n == 1).select("a_node", "a_label").view()
     # the candidates' neighbours, each counted as the person it belongs to
     c2 = cand.view()
-    cd = directed.semi_join(c2, directed.x == c2.node).view()
+    cd = judged.view()
+    cd = cd.semi_join(c2, cd.x == c2.node).view()
     lab2 = lab.view()
     cd = cd.left_join(lab2, cd.y == lab2.l_node).left_join(anchor, cd.y == anchor.a_node).select(
         x=cd.x, kind_y=cd.kind_y, who=ibis.coalesce(lab2.l_label, anchor.a_label, cd.y)

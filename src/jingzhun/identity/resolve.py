@@ -172,9 +172,8 @@ def _stable_ids(scratch: Scratch, labelled: ir.Table, previous: ir.Table | None)
     keep = won.mutate(r2=ibis.row_number().over(by_label)).filter(lambda t: t.r2 == 0)
     keep = scratch.stage(keep.select(k_label="label", k_id="prev_id"))
     k1 = keep.view()
-    fresh = labels.anti_join(k1, labels.label == k1.k_label).select(
-        "label", candidate=profile_id_expr(ibis._.label)
-    ).view()
+    unkept = labels.anti_join(k1, labels.label == k1.k_label).view()
+    fresh = unkept.select("label", candidate=profile_id_expr(unkept.label)).view()
     k2 = keep.view()
     fresh = fresh.left_join(k2, fresh.candidate == k2.k_id).select(
         label=fresh.label,
