@@ -36,7 +36,8 @@ from jingzhun.sim.people import CHANNELS, People
 from jingzhun.sim.strings import digits, join, nulls_where, pick, ts_array
 from jingzhun.sim.vocab import COUPONS
 
-__all__ = ["Purchases", "Timing", "simulate_timing", "make_orders", "group_rank", "local_clock", "choose_products"]
+__all__ = ["Purchases", "Timing", "simulate_timing", "make_orders", "group_rank", "local_clock", "choose_products",
+           "reference_timing"]
 
 _STR = pa.string()
 
@@ -104,6 +105,24 @@ def simulate_timing(rng: np.random.Generator, people: People, opts: SimOptions) 
     t = np.r_[t0, t_rep]
     order = np.lexsort((t, person))
     return Timing(t0, x, alive, dropout, person[order], t[order])
+
+
+def reference_timing(rng: np.random.Generator, lam, p, t0, window_weeks: float) -> tuple[list, np.ndarray]:
+    """Plain per-person loop of the same BG/NBD process (the reference :func:`simulate_timing` is checked
+    against, and the benchmark's baseline): returns each person's repeat purchase times and alive flags."""
+    times, alive = [], np.zeros(len(lam), bool)
+    for i in range(len(lam)):
+        t, mine = t0[i], []
+        while True:
+            t += rng.exponential(1.0 / lam[i])
+            if t > window_weeks:
+                alive[i] = True
+                break
+            mine.append(t)
+            if rng.random() < p[i]:
+                break
+        times.append(mine)
+    return times, alive
 
 
 def choose_products(rng, cat: Catalogue, taste_rows: np.ndarray, sens: np.ndarray) -> np.ndarray:
