@@ -114,4 +114,4 @@ def datasets_dir() -> Path:
     env = os.environ.get("JINGZHUN_DATASETS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
+    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets").resolve()
