@@ -141,3 +141,11 @@ def test_counts_add_up_for_every_combination(duplicates, table_name, frame):
             assert q._row.is_unique
             for c in counts.values():
                 assert c.flagged <= c.checked and c.quarantined <= c.checked
+
+
+def test_product_names_are_not_personal(warehouse):
+    frame = pd.DataFrame({"product_id": ["P1", "P2"], "name": ["WHITE HANGING HEART", "mug"], "price": [-1.0, 2.0],
+                          "_row": [2, 3], "_file": ["p.csv", "p.csv"]})
+    rows, q, counts = run(warehouse, "products", frame)
+    assert rows.name.tolist() == ["mug"]
+    assert json.loads(q.raw.iloc[0])["name"] == "WHITE HANGING HEART" and q.rule.iloc[0] == "price_range"

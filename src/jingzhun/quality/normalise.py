@@ -355,10 +355,14 @@ IDENTIFIER_NORMALISERS = {"email": "email", "phone": "phone", "name": "name"}
 
 
 def identifier_columns(table_name: str) -> tuple[str, ...]:
-    """The columns :func:`normalise_identifiers` cleans in ``table_name``: its identifiers and ``name``."""
+    """The columns :func:`normalise_identifiers` cleans in ``table_name``: its identifiers and ``name``.
+
+    ``name`` is a person's name only where it is a personal extra; in products and stores it is a
+    canonical column (the product's or store's name) and is left alone.
+    """
     spec = TABLES[table_name]
     cols = [c.name for c in spec.columns if c.pii and c.name != "name_key"]
-    return tuple(cols) + ("name",)
+    return tuple(cols) + (() if "name" in spec.column_names else ("name",))
 
 
 def problem_column(col: str) -> str:

@@ -59,9 +59,14 @@ _MASKS = {"email": _mask_email, "phone": _mask_phone, "name": _mask_name, "addre
 
 
 def masked_columns(table_name: str) -> tuple[str, ...]:
-    """Columns of ``table_name``'s staged rows whose values are masked: identifiers, ``name``, ``address``."""
+    """Columns of ``table_name``'s staged rows whose values are masked: identifiers and the personal extras.
+
+    ``name`` and ``address`` are personal when they are extras; a canonical ``name`` (a product's or a
+    store's) is shown as it is.
+    """
     spec = TABLES[table_name]
-    return tuple(c.name for c in spec.columns if c.pii) + ("name", "address")
+    extras = tuple(c for c in ("name", "address") if c not in spec.column_names)
+    return tuple(c.name for c in spec.columns if c.pii) + extras
 
 
 def mask_expr(column: str, value: ir.StringValue) -> ir.StringValue:
