@@ -32,10 +32,10 @@ SIM_MAPPING = Path(__file__).resolve().parents[1] / "sim" / "mappings" / "sim.ya
 
 def write_simulation(out: str | Path, *, customers: int, seed: int = 0) -> Path:
     """Simulate ``customers`` people into ``out`` with the ingest mapping beside the files; returns the mapping."""
-    from jingzhun.sim import simulate
+    from jingzhun.sim import simulate_to
 
     out = Path(out)
-    simulate(customers, seed=seed).write(out)
+    simulate_to(out, customers, seed=seed)  # block by block: memory stays flat at any size
     mapping = out / "sim.yaml"
     shutil.copyfile(SIM_MAPPING, mapping)
     return mapping

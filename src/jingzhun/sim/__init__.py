@@ -102,6 +102,6 @@ order), recency = last - first order, T = window end - first order, in weeks.
 """
 
 from jingzhun.sim.options import SimOptions
-from jingzhun.sim.world import SOURCE_FILES, TRUTH_FILES, World, simulate
+from jingzhun.sim.world import SOURCE_FILES, TRUTH_FILES, World, simulate, simulate_to
 
-__all__ = ["simulate", "World", "SimOptions", "SOURCE_FILES", "TRUTH_FILES"]
+__all__ = ["simulate", "simulate_to", "World", "SimOptions", "SOURCE_FILES", "TRUTH_FILES"]

@@ -35,7 +35,7 @@ from jingzhun.sim.social import make_consents, make_referrals, make_reviews
 from jingzhun.sim.strings import iso_seconds
 from jingzhun.sim.truth import persons_table, unique_identifiers
 
-__all__ = ["World", "simulate", "SOURCE_FILES", "TRUTH_FILES", "MIN_CUSTOMERS"]
+__all__ = ["World", "simulate", "simulate_to", "SOURCE_FILES", "TRUTH_FILES", "MIN_CUSTOMERS"]
 
 log = logging.getLogger(__name__)
 
@@ -126,38 +126,32 @@ def _check_size(customers) -> int:
     return int(customers)
 
 
-def simulate(customers: int, *, seed: int = 0, **options) -> World:
-    """Simulate a retail world of ``customers`` persons, deterministically from ``seed``.
-
-    ``options`` are the fields of :class:`~jingzhun.sim.options.SimOptions` (rates of planted messiness,
-    BG/NBD and spend parameters, window, events per customer, ...). Same seed, size and options give the
-    same tables and, written, the same bytes.
-    """
+def _world_parts(customers, seed: int, options: dict):
+    """What every world needs before its blocks: options, stores, catalogue, the block seeds."""
     n_total = _check_size(customers)
     opts = SimOptions.from_kwargs(options)
     world_seq, people_seq = np.random.SeedSequence(seed).spawn(2)
     world_rng = np.random.default_rng(world_seq)
     stores = make_stores(world_rng, opts.n_stores(n_total), opts.shop_tablets, date.fromisoformat(opts.start))
     cat = make_catalogue(world_rng, opts.products)
-    n_blocks = math.ceil(n_total / BLOCK_SIZE)
-    parts: dict[str, list[pa.Table]] = {k: [] for k in _BLOCK_TABLES}
+    return n_total, opts, stores, cat, people_seq.spawn(math.ceil(n_total / BLOCK_SIZE))
 
+
+def _blocks(n_total: int, opts: SimOptions, stores, cat, seqs):
+    """Yield each block's tables in block order (blocks run two at a time; each has its own generator)."""
     def run(job):
         b, seq = job
         first = b * BLOCK_SIZE
         return _block(np.random.default_rng(seq), b, first, min(BLOCK_SIZE, n_total - first), opts, stores, cat)
 
-    # blocks are independent (own generator each); threads overlap numpy and Arrow work, and map keeps order
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        for b, block in enumerate(pool.map(run, enumerate(people_seq.spawn(n_blocks)))):
-            for k, t in block.items():
-                parts[k].append(t)
-            log.debug("block %d of %d done", b + 1, n_blocks)
-    tables = {k: pa.concat_tables(v) for k, v in parts.items()}
-    ids = tables["identifiers"]
-    shared = pc.field("is_shared")
-    tables["identifiers"] = pa.concat_tables([ids.filter(~shared), unique_identifiers(ids.filter(shared))])
-    params = {
+        for b, block in enumerate(pool.map(run, enumerate(seqs))):
+            log.debug("block %d of %d done", b + 1, len(seqs))
+            yield block
+
+
+def _params(seed: int, n_total: int, opts: SimOptions, stores, cat) -> dict:
+    return {
         "seed": seed, "customers": n_total, "block_size": BLOCK_SIZE,
         "bgnbd": {"r": opts.bgnbd_r, "alpha": opts.bgnbd_alpha, "a": opts.bgnbd_a, "b": opts.bgnbd_b,
                   "time_unit": "week"},
@@ -170,7 +164,86 @@ def simulate(customers: int, *, seed: int = 0, **options) -> World:
         "stores": stores.table.num_rows, "products": cat.table.num_rows,
         "shop_tablets": list(stores.tablet_ids),
     }
-    return World(stores=stores.table, products=cat.table, params=params, **tables)
+
+
+def simulate(customers: int, *, seed: int = 0, **options) -> World:
+    """Simulate a retail world of ``customers`` persons, deterministically from ``seed``.
+
+    ``options`` are the fields of :class:`~jingzhun.sim.options.SimOptions` (rates of planted messiness,
+    BG/NBD and spend parameters, window, events per customer, ...). Same seed, size and options give the
+    same tables and, written, the same bytes. The whole world is held in memory (about 3 GB per million
+    customers); :func:`simulate_to` writes a world of any size block by block instead.
+    """
+    n_total, opts, stores, cat, seqs = _world_parts(customers, seed, options)
+    parts: dict[str, list[pa.Table]] = {k: [] for k in _BLOCK_TABLES}
+    for block in _blocks(n_total, opts, stores, cat, seqs):
+        for k, t in block.items():
+            parts[k].append(t)
+    tables = {k: pa.concat_tables(v) for k, v in parts.items()}
+    ids = tables["identifiers"]
+    shared = pc.field("is_shared")
+    tables["identifiers"] = pa.concat_tables([ids.filter(~shared), unique_identifiers(ids.filter(shared))])
+    return World(stores=stores.table, products=cat.table, params=_params(seed, n_total, opts, stores, cat), **tables)
+
+
+def simulate_to(out_dir: str | os.PathLike, customers: int, *, seed: int = 0, **options) -> Path:
+    """Simulate like :func:`simulate` and write the world to ``out_dir`` block by block.
+
+    Memory stays at about two blocks whatever the size, so 10 million customers fit on a laptop. The
+    files hold the same rows as ``simulate(...).write(out_dir)`` (Parquet row groups may be cut
+    differently). Returns the folder.
+    """
+    n_total, opts, stores, cat, seqs = _world_parts(customers, seed, options)
+    out = Path(out_dir)
+    try:
+        (out / "truth").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output folder {out}: {exc} (choose a writable --out)") from exc
+    _write_csv(stores.table, out / SOURCE_FILES["stores"])
+    _write_csv(cat.table, out / SOURCE_FILES["products"])
+    files = {**SOURCE_FILES, **TRUTH_FILES}
+    writers: dict[str, object] = {}
+    shared_ids: list[pa.Table] = []
+    try:
+        for block in _blocks(n_total, opts, stores, cat, seqs):
+            ids = block["identifiers"]
+            shared_ids.append(ids.filter(pc.field("is_shared")))
+            block = {**block, "identifiers": ids.filter(~pc.field("is_shared"))}
+            for name, table in block.items():
+                path = out / files[name]
+                if name not in writers:
+                    writers[name] = (_CsvAppender(path, table.schema) if path.suffix == ".csv"
+                                     else pq.ParquetWriter(path, table.schema, compression="snappy"))
+                writers[name].write_table(table)
+        writers["identifiers"].write_table(unique_identifiers(pa.concat_tables(shared_ids)))
+    finally:
+        for w in writers.values():
+            w.close()
+    (out / "truth" / "params.json").write_text(
+        json.dumps(_params(seed, n_total, opts, stores, cat), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    return out
+
+
+class _CsvAppender:
+    """Writes a CSV in pieces with the same formatting as :func:`_write_csv` (header once)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._path = path
+        self._header = True
+        path.write_bytes(b"")
+
+    def write_table(self, table: pa.Table) -> None:
+        cols = [iso_seconds(col.combine_chunks()) if pa.types.is_timestamp(f.type) else col
+                for f, col in zip(table.schema, table.columns)]
+        table = pa.table(cols, names=table.column_names)
+        with open(self._path, "ab") as handle:
+            pacsv.write_csv(table, handle, write_options=pacsv.WriteOptions(
+                quoting_style="needed", include_header=self._header))
+        self._header = False
+
+    def close(self) -> None:
+        pass
 
 
 def _block(rng, b: int, first: int, n: int, opts: SimOptions, stores, cat) -> dict[str, pa.Table]:
