@@ -146,14 +146,14 @@ def test_parquet_jsonl_and_excel_sources(warehouse, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"code": ["S1"], "city": ["上海"], "lat": [31.23]}), tmp_path / "a.parquet")
-    (tmp_path / "b.jsonl").write_text(json.dumps({"code": "S2", "city": "北京", "lat": 39.9}, ensure_ascii=False)
-                                      + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"code": ["S1"], "city": ["上海"], "lat": [31.23], "lng": [121.47]}), tmp_path / "a.parquet")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"code": "S2", "city": "北京", "lat": 39.9, "lng": 116.4},
+                                                 ensure_ascii=False) + "\n", encoding="utf-8")
     book = openpyxl.Workbook()
-    book.active.append(["code", "city", "lat"])
-    book.active.append(["S3", "广州", 23.13])
+    book.active.append(["code", "city", "lat", "lng"])
+    book.active.append(["S3", "广州", 23.13, 113.26])
     book.save(tmp_path / "c.xlsx")
-    entries = [{"path": p, "table": "stores", "columns": {"store_id": "code", "city": "city", "latitude": "lat"}}
+    entries = [{"path": p, "table": "stores", "columns": {"store_id": "code", "city": "city", "latitude": "lat", "longitude": "lng"}}
                for p in ("a.parquet", "b.jsonl", "c.xlsx")]
     report = load_source(warehouse, source(tmp_path, *entries), secret=SECRET)
     assert_accounted(report)
@@ -163,12 +163,13 @@ def test_parquet_jsonl_and_excel_sources(warehouse, tmp_path):
 
 def test_lookups_join_related_files(warehouse, tmp_path):
     (tmp_path / "customers.csv").write_text("id,person,zip\nk1,u1,100\nk2,u1,200\nk3,u2,999\n", encoding="utf-8")
-    (tmp_path / "geo.csv").write_text("zip,lat\n100,1.0\n100,3.0\n200,5.0\n", encoding="utf-8")
+    (tmp_path / "geo.csv").write_text("zip,lat,lng\n100,1.0,9\n100,3.0,9\n200,5.0,8\n", encoding="utf-8")
     spec = source(tmp_path,
                   {"path": "geo.csv", "name": "geo", "table": None},
                   {"path": "customers.csv", "table": "customers",
                    "columns": {"record_id": "id", "user_id": "person", "crm_id": "id",
-                               "latitude": {"lookup": "geo", "on": {"zip": "zip"}, "take": "lat", "agg": "mean"}}})
+                               "latitude": {"lookup": "geo", "on": {"zip": "zip"}, "take": "lat", "agg": "mean"},
+                               "longitude": {"lookup": "geo", "on": {"zip": "zip"}, "take": "lng"}}})
     report = load_source(warehouse, spec, secret=SECRET)
     assert_accounted(report)
     assert [f.table_name for f in report.files] == ["customers", "lookup:geo"]

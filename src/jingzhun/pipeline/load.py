@@ -7,6 +7,7 @@
 
 A file entry whose fingerprint (SHA-256 of the file's bytes, of the entry's meaning and of the files it
 looks values up in) is already in `loads` for a table is skipped whole and reported as already loaded.
+After the write, :func:`jingzhun.quality.check_references` counts orphans into ``report.checks``.
 
 Per file and table the report keeps ``rows_read = rows_loaded + rows_quarantined + rows_skipped``:
 skipped rows are rows already present by natural key, rows folded into another row with the same key
@@ -34,7 +35,7 @@ from jingzhun.errors import InputError
 from jingzhun.ingest import FileSpec, MappedTable, RawTable, SourceSpec, load_source_spec, map_file, read_file
 from jingzhun.ingest.readers import file_digest
 from jingzhun.privacy import PERSONAL_EXTRAS, Pseudonymised, pseudonymise
-from jingzhun.quality import FileReport, QualityOptions, QualityReport, RuleCount, apply_rules
+from jingzhun.quality import FileReport, QualityOptions, QualityReport, RuleCount, apply_rules, check_references
 from jingzhun.schema import TABLES
 
 __all__ = ["load_source", "Progress"]
@@ -77,11 +78,12 @@ def load_source(warehouse, source: SourceSpec | str | os.PathLike, *, secret: st
     report = QualityReport(source=spec.source, load_id=load_id)
     try:
         targets, lookup_reads = _read_and_map(warehouse, spec, report, settings, progress)
-        _check(warehouse, spec, targets, settings, secret, progress)
+        _check(warehouse, spec, targets, settings, secret, started, progress)
         _write(warehouse, spec, load_id, started, targets, lookup_reads, progress)
     finally:
         warehouse.drop_stages()
-    # TODO(quality): cross-table reference checks (orphans) go into report.checks once quality provides them.
+    progress("checks", 0, 1)
+    report.checks = list(check_references(warehouse, spec.source))
     progress("done", 1, 1)
     log.info("loaded source %s in %.1fs: %s", spec.source, time.perf_counter() - clock,
              ", ".join(f"{f.table_name} +{f.rows_loaded}" for f in report.files))
@@ -188,11 +190,11 @@ def _ledger(warehouse, fingerprints: set[str]) -> dict[tuple[str, str], int]:
 
 
 # -- quality and privacy -------------------------------------------------------------------------------
-def _check(warehouse, spec, targets: list[_Target], settings: Settings, secret: str, progress) -> None:
+def _check(warehouse, spec, targets: list[_Target], settings: Settings, secret: str, started, progress) -> None:
     for i, t in enumerate(targets):
         progress("quality", i, len(targets))
         staged = warehouse.stage(t.mapped.rows)
-        options = QualityOptions(duplicates=t.entry.duplicates)
+        options = QualityOptions(duplicates=t.entry.duplicates, reference_time=started.to_pydatetime())
         outcome = apply_rules(warehouse, t.mapped.table_name, staged, settings=settings.quality, options=options)
         done = _pseudonymise(t.mapped.table_name, outcome.rows, secret)
         t.rows = warehouse.stage(done.rows)
@@ -260,10 +262,9 @@ def _write(warehouse, spec: SourceSpec, load_id: str, started, targets: list[_Ta
             t.report.rows_loaded = loaded
             t.report.rows_quarantined = n_q
             t.report.rows_skipped = (offered - loaded) + t.mapped.collapsed
-            gap = t.report.rows_read - loaded - n_q - t.report.rows_skipped
-            if gap:
-                log.error("%s -> %s: %d rows unaccounted for (read %d, loaded %d, quarantined %d, skipped %d)",
-                          t.file, name, gap, t.report.rows_read, loaded, n_q, t.report.rows_skipped)
+            if not t.report.balanced:
+                log.error("%s -> %s: rows unaccounted for (read %d, loaded %d, quarantined %d, skipped %d)",
+                          t.file, name, t.report.rows_read, loaded, n_q, t.report.rows_skipped)
             vaults.append(t.vault)
             warehouse.append("loads", pd.DataFrame({
                 "load_id": [load_id], "source": [spec.source], "file": [t.file], "fingerprint": [t.fingerprint],
