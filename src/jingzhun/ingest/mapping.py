@@ -40,7 +40,7 @@ from jingzhun.ingest.source import (
 from jingzhun.privacy import PERSONAL_EXTRAS, personal_columns
 from jingzhun.schema import TABLES
 
-__all__ = ["MappedTable", "map_file", "staged_schema", "QUARANTINE_COLUMNS"]
+__all__ = ["MappedTable", "map_file", "staged_schema", "bad_rows_quarantine", "QUARANTINE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ def map_file(spec: SourceSpec, entry: FileSpec, raw: RawTable, lookups: dict[str
     rows[ROW] = frame[ROW].to_numpy()[good]
     rows[FILE] = raw.file
     rows["source"] = spec.source
-    read_q = _bad_rows(raw.bad_rows, raw.file)
+    read_q = bad_rows_quarantine(raw.bad_rows, raw.file)
     quarantine = pd.concat([read_q, quarantine], ignore_index=True)
     out = []
     collapsed = 0
@@ -413,7 +413,8 @@ def _empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "_row" else object) for c in QUARANTINE_COLUMNS})
 
 
-def _bad_rows(bad_rows: list[BadRow], file: str) -> pd.DataFrame:
+def bad_rows_quarantine(bad_rows: list[BadRow], file: str) -> pd.DataFrame:
+    """Quarantine records (the columns of QUARANTINE_COLUMNS) for rows set aside while reading."""
     if not bad_rows:
         return _empty_quarantine()
     return pd.DataFrame({"_row": [b.row for b in bad_rows], "_file": file, "rule": [b.rule for b in bad_rows],

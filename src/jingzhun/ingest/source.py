@@ -229,6 +229,11 @@ class FileSpec(BaseModel):
         return (self.table, "orders") if self.orders is not None else (self.table,)
 
     @property
+    def lookups(self) -> tuple[tuple[str, "Lookup"], ...]:
+        """(column, lookup) for every lookup in this entry, nested ones included."""
+        return tuple(_all_lookups(self))
+
+    @property
     def meaning(self) -> dict:
         """What the entry means, without where the file lives."""
         return {k: v for k, v in self.model_dump(mode="json", by_alias=True).items() if k != "path"}

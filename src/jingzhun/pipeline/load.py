@@ -33,6 +33,7 @@ import pandas as pd
 from jingzhun.config import Settings
 from jingzhun.errors import InputError
 from jingzhun.ingest import FileSpec, MappedTable, RawTable, SourceSpec, load_source_spec, map_file, read_file
+from jingzhun.ingest.mapping import bad_rows_quarantine
 from jingzhun.ingest.readers import file_digest
 from jingzhun.privacy import PERSONAL_EXTRAS, Pseudonymised, pseudonymise
 from jingzhun.quality import FileReport, QualityOptions, QualityReport, RuleCount, apply_rules, check_references
@@ -104,7 +105,7 @@ def _read_and_map(warehouse, spec: SourceSpec, report: QualityReport, settings: 
 
     def fingerprint(entry: FileSpec) -> str:
         parts = [spec.file_fingerprint(entry), digests[paths[id(entry)]]]
-        for name in sorted({lk.lookup for _, lk in _lookups_of(entry)}):
+        for name in sorted({lk.lookup for _, lk in entry.lookups}):
             other = spec.file_named(name)
             parts += [name, spec.file_fingerprint(other), digests[paths[id(other)]]]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -113,7 +114,7 @@ def _read_and_map(warehouse, spec: SourceSpec, report: QualityReport, settings: 
     ledger = _ledger(warehouse, set(prints.values()))
     todo = [e for e in spec.files if e.table is not None
             and any((prints[id(e)], t) not in ledger for t in e.targets)]
-    needed = {lk.lookup for e in todo for _, lk in _lookups_of(e)}
+    needed = {lk.lookup for e in todo for _, lk in e.lookups}
     cache: dict[tuple, RawTable] = {}
 
     def read(entry: FileSpec) -> RawTable:
@@ -156,7 +157,7 @@ def _read_and_map(warehouse, spec: SourceSpec, report: QualityReport, settings: 
             continue
         progress("map", i, len(spec.files))
         raw = read(entry)
-        used = {lk.lookup: lookups[lk.lookup] for _, lk in _lookups_of(entry)}
+        used = {lk.lookup: lookups[lk.lookup] for _, lk in entry.lookups}
         for mapped in map_file(spec, entry, raw, used, timezone=settings.timezone, currency=settings.currency):
             if (fp, mapped.table_name) in ledger:
                 n = ledger[(fp, mapped.table_name)]
@@ -172,12 +173,6 @@ def _read_and_map(warehouse, spec: SourceSpec, report: QualityReport, settings: 
                                        rows_skipped=raw.rows_read - len(raw.bad_rows)))
     progress("map", len(spec.files), len(spec.files))
     return targets, lookup_reads
-
-
-def _lookups_of(entry: FileSpec):
-    from jingzhun.ingest.source import _all_lookups
-
-    return _all_lookups(entry)
 
 
 def _ledger(warehouse, fingerprints: set[str]) -> dict[tuple[str, str], int]:
@@ -275,9 +270,7 @@ def _write(warehouse, spec: SourceSpec, load_id: str, started, targets: list[_Ta
             }))
         for entry, raw in lookup_reads:
             if raw.bad_rows:
-                from jingzhun.ingest.mapping import _bad_rows
-
-                q = warehouse.stage(ibis.memtable(_bad_rows(raw.bad_rows, raw.file), schema=_QUARANTINE_SCHEMA))
+                q = warehouse.stage(ibis.memtable(bad_rows_quarantine(raw.bad_rows, raw.file), schema=_QUARANTINE_SCHEMA))
                 warehouse.append("quarantine", _quarantine_rows(q, load_id, spec.source, f"lookup:{entry.name}", now))
         if vaults:
             progress("write", len(targets), len(targets) + 1)
