@@ -16,6 +16,9 @@ def _tables(wh: Warehouse) -> dict[str, pd.DataFrame]:
     out = {}
     for name in ("identity_map", "identity_edges", "profiles"):
         frame = wh.execute(wh.table(name))
+        for col in frame.columns:  # PySpark returns UTC timestamps without their zone
+            if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+                frame[col] = frame[col].dt.tz_convert("UTC").dt.tz_localize(None)
         out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return out
 

@@ -35,8 +35,10 @@ def test_person_over_channels_is_one_profile(world):
     assert result.profiles == 1 and result.shared == 0
     prof = world.wh.execute(world.wh.table("profiles"))
     assert prof.n_records.iloc[0] == 4 and prof.n_identifiers.iloc[0] == len(m)
-    assert prof.first_seen_at.iloc[0] == pd.Timestamp("2024-01-01", tz="UTC")
-    assert prof.last_seen_at.iloc[0] == pd.Timestamp("2024-01-10", tz="UTC")
+    # PySpark hands timestamps back without their zone (they are UTC: the session's time zone)
+    utc = lambda ts: ts if ts.tzinfo else ts.tz_localize("UTC")  # noqa: E731
+    assert utc(prof.first_seen_at.iloc[0]) == pd.Timestamp("2024-01-01", tz="UTC")
+    assert utc(prof.last_seen_at.iloc[0]) == pd.Timestamp("2024-01-10", tz="UTC")
     assert m.profile_id.iloc[0].startswith("p") and len(m.profile_id.iloc[0]) == 21
 
 
