@@ -1,1 +1,18 @@
-"""segment layer (see docs/architecture.md)."""
+"""segment layer: the audience language, parsed to frozen nodes and compiled to Ibis.
+
+    >>> ctx = context_from_warehouse(warehouse, as_of="2024-06-30")
+    >>> members = audience("gender = 'F' and did 'Product Viewed' in last 30 days", ctx)
+
+See docs/audience-language.md for the grammar.
+"""
+
+from jingzhun.segment.catalog import Catalog
+from jingzhun.segment.compiler import audience, bind, compile_audience, haversine_km
+from jingzhun.segment.context import AudienceContext, context_from_warehouse
+from jingzhun.segment.errors import AudienceError, AudienceSyntaxError, AudienceTypeError, UnknownNameError
+from jingzhun.segment.language import parse
+
+__all__ = [
+    "AudienceContext", "AudienceError", "AudienceSyntaxError", "AudienceTypeError", "Catalog", "UnknownNameError",
+    "audience", "bind", "compile_audience", "context_from_warehouse", "haversine_km", "parse",
+]
