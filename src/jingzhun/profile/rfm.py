@@ -1,7 +1,7 @@
 """Purchase features from orders: recency, frequency, monetary, order value, purchase intervals,
 returns, discounts and coupons, channel mix and basket size.
 
-A *purchase* is an order that is not a return and not cancelled; a *return* is an order with
+A *purchase* is an order that is not a return, not cancelled and has a positive amount; a *return* is an order with
 ``is_return`` (credit notes and cancellations). Days are local days (see :mod:`jingzhun.profile.clock`).
 """
 
@@ -18,7 +18,9 @@ CHANNELS = ("web", "app", "store", "wechat", "marketplace")
 
 
 def is_purchase(orders: ir.Table) -> ir.BooleanValue:
-    return ~orders.is_return & (orders.status.fill_null("").lower() != "cancelled")
+    """Not a return, not cancelled, and for a positive amount (free samples and zero-value invoices are not
+    purchases)."""
+    return ~orders.is_return & (orders.status.fill_null("").lower() != "cancelled") & (orders.amount > 0)
 
 
 def purchase_features(orders: ir.Table, clock: Clock) -> ir.Table:
