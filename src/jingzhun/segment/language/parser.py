@@ -253,9 +253,10 @@ class _Parser:
         if self.tok.is_word("first", "last"):
             which = self.advance().value
         self.expect_word("did", which)
-        negated = self.accept("not") is not None
+        not_tok = self.accept("not")
+        negated = not_tok is not None
         if negated and which != "any":
-            raise self.error(f"'{which} did not' has no meaning; write not ({which} did ...)")
+            raise self.error(f"'{which} did not' has no meaning; write not ({which} did ...)", not_tok)
         name = self.expect_string("an event name, e.g. 'Product Viewed',")
         where = []
         if self.accept("where"):
