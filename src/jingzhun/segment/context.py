@@ -75,7 +75,9 @@ def _profile_of(table: ir.Table, imap: ir.Table, kinds: tuple[str, ...]) -> ir.T
         m = imap.filter(imap.kind == kind).select(**{f"_key_{kind}": "key", f"_pid_{kind}": "profile_id"})
         out = out.left_join(m, out[kind] == m[f"_key_{kind}"]).drop(f"_key_{kind}")
         pids.append(f"_pid_{kind}")
-    return out.mutate(profile_id=ibis.coalesce(*[out[p] for p in pids])).drop(*pids)
+    # select rather than drop: Ibis orders a multi-column drop by a set, which makes the SQL vary by run
+    return out.select(*[c for c in table.columns if c != "profile_id"],
+                      profile_id=ibis.coalesce(*[out[p] for p in pids]))
 
 
 def _age(birth: ir.DateValue, as_of: dt.datetime) -> ir.IntegerValue:

@@ -110,6 +110,9 @@ def _string(text: str, start: int, tokens: list[Token]) -> int:
                 continue
             tokens.append(Token("string", "".join(out), start, text[start:i + 1]))
             return i + 1
+        if unicodedata.category(text[i]) == "Cc" and text[i] not in "\t":
+            raise AudienceSyntaxError(f"control character {_char_name(text[i])} inside a string", text=text,
+                                      position=i)
         out.append(text[i])
         i += 1
     raise AudienceSyntaxError("this string is never closed (add a ' at its end; write '' for a quote inside)",
