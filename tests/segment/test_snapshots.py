@@ -12,7 +12,7 @@ import ibis
 import pytest
 
 pytest.importorskip("pyspark", reason="the pyspark SQL dialect needs the spark extra")
-import ibis.backends.pyspark  # noqa: E402,F401  (registers ibis.options.pyspark, which its SQL compiler reads)
+ibis.pyspark  # noqa: B018  (making the backend registers ibis.options.pyspark, which its SQL compiler reads)
 
 from jingzhun.segment import AudienceContext, audience, context_from_warehouse
 from jingzhun.warehouse import Warehouse
