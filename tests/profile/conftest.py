@@ -85,7 +85,7 @@ EVENTS = [
     event("2024-02-12 04:00", type_="identify", user_id="u1"),  # not engagement
     event("2024-02-25 09:10", name="Email Link Clicked", user_id="u2", anonymous_id="a1"),  # user_id first: pB
     event("2024-02-13 05:00", type_="page", name="home", device_id="dShared"),  # a shared device: nobody
-    event("2024-02-28 22:00", type_="page", name="home", anonymous_id="a3"),
+    event("2024-02-28 22:00", name="email_opened", anonymous_id="a3"),
 ]
 CUSTOMERS = [
     {"source": "crm", "record_id": "r1", "crm_id": "c1", "gender": "F", "birth_date": "1990-03-25", "city": "上海",

@@ -35,9 +35,9 @@ EXPECTED = {
         "top_category": "美妆", "top_category_share": 0.625, "n_categories": 2, "category_shares": "服饰:0.375;美妆:0.625",
         "top_brand": "X", "top_brand_share": 0.625, "n_brands": 2,
         "share_web": 1 / 3, "share_app": 1 / 3, "share_store": 1 / 3, "share_wechat": 0.0, "share_marketplace": 0.0,
-        "hour_10": 4, "hour_15": 1, "hour_21": 1, "hour_03": 0, "hour_04": 0, "peak_hour": 10,
-        "weekday_0": 1, "weekday_2": 1, "weekday_3": 1, "weekday_5": 1, "weekday_6": 2, "peak_weekday": 6,
-        "n_events": 3, "events_90d": 2, "email_opened_90d": 1, "email_clicked_90d": 0, "push_opened_90d": 1,
+        "hour_10": 4, "hour_15": 1, "hour_21": 0, "hour_03": 0, "hour_04": 0, "peak_hour": 10,
+        "weekday_0": 1, "weekday_2": 1, "weekday_3": 1, "weekday_5": 1, "weekday_6": 1, "peak_weekday": 0,
+        "n_events": 2, "events_90d": 2, "email_opened_90d": 1, "email_clicked_90d": 0, "push_opened_90d": 1,
         "sms_clicked_90d": 0,
         "home_latitude": 31.22, "home_longitude": 121.46, "nearest_store_id": "S1",
         "nearest_store_km": _haversine(31.22, 121.46, 31.23, 121.47), "top_store_id": "S1",
@@ -61,7 +61,7 @@ EXPECTED = {
         "n_identifiers": 1, "n_records": 0, "first_purchase_at": None, "recency_days": None, "frequency": 0,
         "purchase_days": 0, "monetary_total": 0.0, "avg_order_value": None, "tenure_days": None, "returns": 0,
         "return_rate": None, "top_category": None, "n_categories": 0, "hour_22": 1, "peak_hour": 22,
-        "weekday_2": 1, "peak_weekday": 2, "n_events": 1, "events_90d": 1, "gender": None, "age": None,
+        "weekday_2": 1, "peak_weekday": 2, "n_events": 1, "events_90d": 1, "email_opened_90d": 1, "gender": None, "age": None,
     },
 }
 

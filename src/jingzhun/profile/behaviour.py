@@ -1,7 +1,9 @@
 """When people are active and how they engage: hour and weekday histograms, peaks, recent engagement.
 
-Activity is every purchase order plus every engagement event (track, page and screen messages; bots
-are already left out by :func:`jingzhun.profile.keys.keyed_events`). Hours and weekdays are local (see
+Activity is every purchase order plus every engagement event: a response to a message (e-mail opened or
+clicked, push opened, SMS clicked; the names in ``ENGAGEMENT_EVENTS``). Browsing (page views, product
+views) is not engagement: it follows the shop's hours more than the person's. Bots are already left out
+by :func:`jingzhun.profile.keys.keyed_events`. Hours and weekdays are local (see
 :mod:`jingzhun.profile.clock`). The histogram is stored as plain columns ``hour_00`` ... ``hour_23`` and
 ``weekday_0`` ... ``weekday_6`` so that audiences and tags can use them directly. The peak is the hour
 (weekday) with most activity; ties go to the earliest, which makes it the same on every engine (the
@@ -16,10 +18,10 @@ import ibis.expr.types as ir
 from jingzhun.profile.clock import Clock, epoch_seconds
 from jingzhun.profile.rfm import is_purchase
 
-__all__ = ["ENGAGEMENT_TYPES", "ENGAGEMENT_EVENTS", "HOURS", "WEEKDAYS", "activity_features", "engagement_features",
+__all__ = ["ENGAGEMENT_TYPES", "ENGAGEMENT_EVENTS", "ENGAGEMENT_NAMES", "HOURS", "WEEKDAYS", "activity_features", "engagement_features",
            "peak"]
 
-ENGAGEMENT_TYPES = ("track", "page", "screen")
+ENGAGEMENT_TYPES = ("track",)
 # feature column -> event names (compared lower-cased, spaces and underscores alike)
 ENGAGEMENT_EVENTS: dict[str, tuple[str, ...]] = {
     "email_opened_90d": ("email opened",),
@@ -36,9 +38,12 @@ def _event_name(events: ir.Table) -> ir.StringValue:
     return events.event.fill_null("").lower().replace("_", " ").strip()
 
 
+ENGAGEMENT_NAMES = tuple(sorted({n for names in ENGAGEMENT_EVENTS.values() for n in names}))
+
+
 def engagement(events: ir.Table) -> ir.Table:
-    """The engagement events among ``events``."""
-    return events.filter(events.type.isin(ENGAGEMENT_TYPES))
+    """The engagement events among ``events``: track messages responding to a message."""
+    return events.filter(events.type.isin(ENGAGEMENT_TYPES) & _event_name(events).isin(ENGAGEMENT_NAMES))
 
 
 def peak(t: ir.Table, columns: tuple[str, ...]) -> ir.IntegerValue:

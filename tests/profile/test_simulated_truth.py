@@ -1,0 +1,89 @@
+"""The simulator as referee: peak hours and price sensitivity recovered from a simulated shop."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from jingzhun.config import Settings
+from jingzhun.identity import resolve
+from jingzhun.pipeline import load_source
+from jingzhun.pipeline.demo import write_simulation
+from jingzhun.privacy import key_for
+from jingzhun.quality.normalise import normalise_value
+from jingzhun.profile import build_features
+from jingzhun.warehouse import Warehouse
+
+SECRET = "a7" * 32
+AS_OF = "2024-12-31T16:00:00Z"  # the end of the simulated window (local midnight in Shanghai)
+
+
+def keyed_truth(truth_dir, *, secret: str, settings: Settings) -> pd.DataFrame:
+    """The simulator's identifiers with the key a load gives each (pipeline.referee.keyed_truth does the
+    same but calls normalise_value with kinds it no longer accepts)."""
+    truth = pd.read_parquet(truth_dir / "identifiers.parquet")
+    truth = truth[truth.kind != "record_id"].copy()
+    country = settings.quality.default_country_code
+    rule = {"email": "email", "phone": "phone"}
+    norm = [normalise_value(rule.get(k, "id"), v, default_country_code=country).value
+            for k, v in zip(truth.kind, truth.value)]
+    truth["key"] = [key_for(k, n, secret) for k, n in zip(truth.kind, norm)]
+    return truth
+
+
+def rank_auc(scores: pd.Series, labels: pd.Series) -> float:
+    """Area under the ROC curve from average ranks (Mann-Whitney U / (n1 * n0))."""
+    ranks = scores.rank(method="average")
+    pos = labels.astype(bool)
+    n1, n0 = int(pos.sum()), int((~pos).sum())
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def test_rank_auc():
+    assert rank_auc(pd.Series([0.1, 0.2, 0.3, 0.4]), pd.Series([0, 0, 1, 1])) == 1.0
+    assert rank_auc(pd.Series([0.5, 0.5]), pd.Series([0, 1])) == 0.5
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sim")
+    mapping = write_simulation(root / "world", customers=20_000, seed=11)
+    # the features read no consents; loading them currently fails on DuckDB (see docs/features.md)
+    spec = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    spec["files"] = [f for f in spec["files"] if f["table"] != "consents"]
+    mapping.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    settings = Settings()
+    wh = Warehouse.duckdb(root / "w.duckdb")
+    wh.ensure_schema()
+    load_source(wh, mapping, secret=SECRET, settings=settings)
+    resolve(wh, settings.identity)
+    build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai", full=True)
+    feats = wh.execute(wh.table("profile_features").select(
+        "profile_id", "n_events", "peak_hour", "discount_share", "frequency"))
+    imap = wh.execute(wh.table("identity_map").select("kind", "key", "profile_id", "is_shared"))
+    wh.close()
+    truth = keyed_truth(root / "world" / "truth", secret=SECRET, settings=settings)
+    truth = truth[truth.person_id.notna() & truth.key.notna()].drop_duplicates(["kind", "key"])
+    linked = truth.merge(imap[~imap.is_shared.astype(bool)], on=["kind", "key"])
+    # each person's profile: the one holding most of their identifiers (ties: smallest id)
+    votes = linked.groupby(["person_id", "profile_id"]).size().rename("n").reset_index()
+    votes = votes.sort_values(["person_id", "n", "profile_id"], ascending=[True, False, True])
+    person_profile = votes.drop_duplicates("person_id")[["person_id", "profile_id"]]
+    persons = pd.read_parquet(root / "world" / "truth" / "persons.parquet")
+    return persons.merge(person_profile, on="person_id").merge(feats, on="profile_id")
+
+
+@pytest.mark.slow
+def test_peak_hour_is_the_preferred_hour(simulated):
+    engaged = simulated[simulated.n_events >= 10]
+    assert len(engaged) > 1_000
+    hit = (engaged.peak_hour == engaged.preferred_hour).mean()
+    assert hit >= 0.8, f"peak hour equals the preferred hour for {hit:.1%} of {len(engaged)} engaged people"
+
+
+@pytest.mark.slow
+def test_discount_use_separates_price_sensitive_people(simulated):
+    buyers = simulated[simulated.frequency >= 1]
+    auc = rank_auc(buyers.discount_share, buyers.price_sensitive)
+    assert auc >= 0.8, f"AUC of discount_share for price_sensitive: {auc:.3f} over {len(buyers)} buyers"
