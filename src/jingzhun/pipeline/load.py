@@ -35,7 +35,7 @@ from jingzhun.errors import InputError
 from jingzhun.ingest import FileSpec, MappedTable, RawTable, SourceSpec, load_source_spec, map_file, read_file
 from jingzhun.ingest.mapping import bad_rows_quarantine
 from jingzhun.ingest.readers import file_digest
-from jingzhun.privacy import PERSONAL_EXTRAS, Pseudonymised, pseudonymise
+from jingzhun.privacy import pseudonymise
 from jingzhun.quality import FileReport, QualityOptions, QualityReport, RuleCount, apply_rules, check_references
 from jingzhun.schema import TABLES
 
@@ -191,7 +191,7 @@ def _check(warehouse, spec, targets: list[_Target], settings: Settings, secret: 
         staged = warehouse.stage(t.mapped.rows)
         options = QualityOptions(duplicates=t.entry.duplicates, reference_time=started.to_pydatetime())
         outcome = apply_rules(warehouse, t.mapped.table_name, staged, settings=settings.quality, options=options)
-        done = _pseudonymise(t.mapped.table_name, outcome.rows, secret)
+        done = pseudonymise(t.mapped.table_name, outcome.rows, secret)
         t.rows = warehouse.stage(done.rows)
         t.vault = done.vault
         mapped_q = ibis.memtable(t.mapped.quarantined, schema=_QUARANTINE_SCHEMA)
@@ -202,22 +202,6 @@ def _check(warehouse, spec, targets: list[_Target], settings: Settings, secret: 
         t.report.rules = [RuleCount(r, _MAPPING_RULES.get(r, r), checked=t.mapped.rows_read, quarantined=int(n))
                           for r, n in sorted(rules.items())] + list(outcome.counts)
     progress("quality", len(targets), len(targets))
-
-
-def _pseudonymise(table_name: str, rows: ir.Table, secret: str):
-    """privacy.pseudonymise, keeping a canonical ``name`` column (products, stores) out of the vault.
-
-    pseudonymise treats any ``name`` column as a person's name; in products and stores it is the
-    product's or the store's name, which is not personal, so it is set aside and put back.
-    """
-    canonical = TABLES[table_name].column_names
-    hidden = {c: f"__keep_{c}" for c in PERSONAL_EXTRAS if c in canonical and c in rows.columns}
-    if hidden:
-        rows = rows.rename({v: k for k, v in hidden.items()})
-    done = pseudonymise(table_name, rows, secret)
-    if hidden:
-        done = Pseudonymised(rows=done.rows.rename(hidden), vault=done.vault)
-    return done
 
 
 # -- write ---------------------------------------------------------------------------------------------
@@ -231,9 +215,10 @@ def _new_rows(warehouse, table_name: str, rows: ir.Table) -> ir.Table:
     for k in spec.key:
         col = spec.column(k)
         left, right = rows[k], existing[k]
-        if col.nullable and col.dtype == "string":
-            left, right = left.fill_null("\x00"), right.fill_null("\x00")
-        preds.append(left == right)
+        if col.nullable:  # two nulls are the same key here (a sentinel would be engine-dependent SQL)
+            preds.append((left == right) | (left.isnull() & right.isnull()))
+        else:
+            preds.append(left == right)
     return rows.anti_join(existing, preds)
 
 

@@ -24,8 +24,8 @@ def keyed_truth(truth_dir: str | Path, *, secret: str, settings: Settings) -> pd
     """The simulator's identifiers with the key a load gives each (null where quality rejects the value)."""
     truth = pd.read_parquet(Path(truth_dir) / "identifiers.parquet")
     truth = truth[truth.kind != "record_id"].copy()
-    country = settings.quality.default_country_code
-    norm = [normalise_value(k, v, default_country_code=country) for k, v in zip(truth.kind, truth.value)]
+    norm = [normalise_value(k, v, default_country_code=settings.quality.default_country_code).value
+            for k, v in zip(truth.kind, truth.value)]
     truth["key"] = [key_for(k, n, secret) for k, n in zip(truth.kind, norm)]
     return truth
 

@@ -52,7 +52,8 @@ def pseudonymise(table_name: str, staged: ir.Table, secret: str, *, kinds: dict[
     """
     kinds = {**COLUMN_KINDS, **(kinds or {})}
     cols = [c for c in personal_columns(table_name) if c in staged.columns]
-    extras = [c for c in PERSONAL_EXTRAS if c in staged.columns]
+    # a canonical `name` column (a product's or a store's name) is not a person's name
+    extras = [c for c in PERSONAL_EXTRAS if c in staged.columns and c not in TABLES[table_name].column_names]
     replace: dict[str, ir.Value] = {}
     vault_parts: list[ir.Table] = []
     for col in cols:

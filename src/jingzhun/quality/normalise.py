@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from jingzhun.config import QualitySettings
-from jingzhun.schema import TABLES
+from jingzhun.schema import IDENTIFIER_KINDS, TABLES
 
 __all__ = [
     "Normalised", "INVALID", "PLACEHOLDER", "KINDS", "IDENTIFIER_NORMALISERS",
@@ -311,9 +311,9 @@ def normalise_value(kind: str, raw: str | None, *, default_country_code: str = "
         return normalise_phone(raw, default_country_code)
     if kind == "name":
         return normalise_name(raw)
-    if kind == "id":
-        return normalise_id(raw)
-    raise ValueError(f"unknown identifier kind {kind!r}; known: {', '.join(KINDS)}")
+    if kind == "id" or kind in IDENTIFIER_KINDS or kind == "record_id":
+        return normalise_id(raw)  # account numbers, cookies, devices, openids, cards: trimmed ids
+    raise ValueError(f"unknown identifier kind {kind!r}; known: {', '.join(KINDS)} and {', '.join(IDENTIFIER_KINDS)}")
 
 
 def normalise_column(table: ir.Table, column: str, kind: str, *, default_country_code: str = "86",

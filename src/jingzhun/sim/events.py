@@ -70,8 +70,12 @@ def _spread_days(rng, n: int, lo: np.ndarray, window_days: int) -> np.ndarray:
 
 
 def make_events(rng: np.random.Generator, people: People, ids: PersonIds, first_purchase_s: np.ndarray,
-                opts: SimOptions, cat: Catalogue) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Return (events, identifier truth rows, bots truth) for a block."""
+                opts: SimOptions, cat: Catalogue, email_known: np.ndarray) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Return (events, identifier truth rows, bots truth) for a block.
+
+    E-mail events of people without a web account carry their primary e-mail only where one of their
+    customer records shows it (``email_known``): a business can only e-mail addresses it holds.
+    """
     n, wd = people.n, opts.window_days
     web = people.has_web
     count = rng.poisson(opts.events_per_customer * people.activity)
@@ -111,7 +115,7 @@ def make_events(rng: np.random.Generator, people: People, ids: PersonIds, first_
     use_anon2 = (kind == 7) | ((kind <= 2) & aliased[who] & (rng.random(m) < 0.4))
     anon = pc.if_else(pa.array(use_anon2), ids.anonymous_id2.take(tw), ids.anonymous_id.take(tw))
     has_anon = (kind <= 2) | (kind == 5) | ident
-    email_on = (kind == 6) | ((kind >= 3) & (kind <= 4) & ~web[who])
+    email_on = (kind == 6) | ((kind >= 3) & (kind <= 4) & ~web[who] & email_known[who])
     logged_in = ((kind <= 2) & (rng.random(m) < 0.5)) | ((kind >= 3) & web[who])
     app = ((kind <= 2) & (rng.random(m) < 0.4)) | (kind == 5)
     in_house = people.household[who] >= 0

@@ -3,10 +3,11 @@
 Linkage guarantee (what identity resolution can rely on): a record whose e-mail is altered (a second
 address, a misspelt domain or a placeholder) always carries the person's primary phone; a record whose
 phone is altered (a second number or a placeholder) always carries the person's primary e-mail; a
-record never has both altered. Every record carries at least one of e-mail and phone. Records of one
-person therefore link through e-mail or phone most of the time (two unaltered records can still miss
-each other when one shows only an e-mail and the other only a phone). CRM and loyalty records also
-carry name + birth_date + postcode for probabilistic matching.
+record never has both altered. Every record shows a phone (in China the phone number is the key of
+every account), and when one of a person's records shows an altered phone, the others show the primary
+e-mail too. A person's records are therefore always linkable through e-mail or phone, except a person
+with one record whose e-mail and another whose phone is altered (rare: the product of two small rates).
+CRM and loyalty records also carry name + birth_date + postcode for probabilistic matching.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ DEVICE_KINDS = ("none", "personal", "household", "tablet")
 _PREFIX = ("CRM", "WEB", "WX", "LOY")
 #                        crm   web   wechat loyalty
 _P_EMAIL = np.array([0.80, 0.98, 0.20, 0.50])
-_P_PHONE = np.array([0.95, 0.60, 0.90, 0.98])
 _P_DEVICE = np.array([0.00, 0.70, 0.80, 0.00])
 _P_NAME = np.array([1.00, 0.70, 0.50, 1.00])
 _P_BIRTH = np.array([0.90, 0.40, 0.00, 0.95])
@@ -42,7 +42,7 @@ _P_CITY = np.array([1.00, 0.80, 0.70, 1.00])
 
 def make_records(rng: np.random.Generator, people: People, ids: PersonIds, first_purchase_s: np.ndarray,
                  opts: SimOptions, stores: Stores) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Return (customers rows, records truth, identifier truth rows) for a block."""
+    """Return (customers rows, records truth, identifier truth rows, primary e-mail known per person)."""
     pers, sysi = np.nonzero(people.systems)
     n = len(pers)
     k = people.systems.sum(axis=1)
@@ -66,8 +66,12 @@ def make_records(rng: np.random.Generator, people: People, ids: PersonIds, first
     ph_phone = ph & ~ph_email
     email_altered = second_e | typo | ph_email
     phone_altered = second_p | ph_phone
-    email_on = (u() < _P_EMAIL[sysi]) | email_altered | phone_altered
-    phone_on = (u() < _P_PHONE[sysi]) | email_altered | phone_altered | ~email_on
+    # Every record shows a phone (the person's primary one unless the phone is what is altered), and a
+    # person with an altered phone shows the primary e-mail on every other record too: so a person's
+    # records are always linkable, except in the rare person with one record of each alteration.
+    phone_altered_person = np.bincount(pers, weights=phone_altered, minlength=people.n) > 0
+    email_on = (u() < _P_EMAIL[sysi]) | email_altered | phone_altered | (phone_altered_person[pers] & ~email_altered)
+    phone_on = np.ones(n, dtype=bool)
     email_kind[email_on] = 1
     email_kind[second_e] = 2
     email_kind[typo] = 3
@@ -177,4 +181,6 @@ def make_records(rng: np.random.Generator, people: People, ids: PersonIds, first
         identifier_rows("crm_id", crm_id, person_id, False),
         identifier_rows("loyalty_card", card, person_id, False),
     ])
-    return customers, truth, id_rows
+    # whose primary e-mail the business holds: only those addresses can receive its e-mails
+    email_known = np.bincount(pers, weights=(email_kind == 1), minlength=people.n) > 0
+    return customers, truth, id_rows, email_known

@@ -92,9 +92,11 @@ def make_referrals(rng: np.random.Generator, people: People, ids: PersonIds, fir
 
 
 def make_consents(rng: np.random.Generator, people: People, ids: PersonIds, first_purchase_s: np.ndarray,
-                  opts: SimOptions) -> tuple[pa.Table, pa.Table]:
+                  opts: SimOptions, email_known: np.ndarray) -> tuple[pa.Table, pa.Table]:
     """Marketing consent per person and channel (email, sms always; push for account holders; wechat for
-    WeChat users), granted or denied at sign-up; some grants withdrawn later by a denied record."""
+    WeChat users), granted or denied at sign-up; some grants withdrawn later by a denied record. A
+    consent row carries the person's e-mail only where a customer record of theirs shows it
+    (``email_known``): consent is recorded against addresses the business holds."""
     has = np.stack([np.ones(people.n, bool), np.ones(people.n, bool), people.has_web, people.systems[:, 2]], axis=1)
     who, ch = np.nonzero(has)
     m = len(who)
@@ -110,14 +112,15 @@ def make_consents(rng: np.random.Generator, people: People, ids: PersonIds, firs
     tw = pa.array(who[rows])
     user_id = nulls_where(ids.user_id.take(tw), ~people.has_web[who[rows]])
     consents = pa.table({
-        "user_id": user_id, "email": ids.email.take(tw), "phone": ids.phone.take(tw),
+        "user_id": user_id, "email": nulls_where(ids.email.take(tw), ~email_known[who[rows]]),
+        "phone": ids.phone.take(tw),
         "channel": pick(CONSENT_CHANNELS, ch[rows]), "purpose": pa.repeat(pa.scalar("marketing"), len(rows)),
         "status": pick(["granted", "denied"], status), "recorded_at": ts_array(opts.start_utc, when),
     })
     # every person has consent rows carrying their e-mail and phone; account holders their user id
     id_rows = pa.concat_tables([
         identifier_rows("user_id", nulls_where(ids.user_id, ~people.has_web), ids.person_id, False),
-        identifier_rows("email", ids.email, ids.person_id, False),
+        identifier_rows("email", nulls_where(ids.email, ~email_known), ids.person_id, False),
         identifier_rows("phone", ids.phone, ids.person_id, False),
     ])
     return consents, id_rows
