@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pkgutil
 import sys
@@ -21,7 +22,7 @@ def main() -> int:
         t0 = time.perf_counter()
         module = importlib.import_module(f"benchmarks.{name}")
         try:
-            module.main([])
+            module.main([]) if inspect.signature(module.main).parameters else module.main()
         except SystemExit as exc:
             if exc.code not in (0, None):
                 failed.append(name)
