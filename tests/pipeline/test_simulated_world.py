@@ -65,6 +65,22 @@ def test_demo_command_runs_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     for text in ("loaded", "identity resolution", "pairwise precision", "purchases by channel"):
         assert text in result.output
+    # the 360 view, by profile id and by a raw identifier (normalised and keyed like a load does)
+    import json
+
+    import pyarrow.csv as pacsv
+
+    phone = next(p for p in pacsv.read_csv(tmp_path / "demo" / "world" / "customers.csv").column("phone").to_pylist()
+                 if p and p not in ("00000000000", "13800000000"))
+    by_phone = CliRunner().invoke(app, ["profiles", "show", "--kind", "phone", phone, "-p", str(tmp_path / "demo"), "--json"])
+    assert by_phone.exit_code == 0, by_phone.output
+    view = json.loads(by_phone.output)
+    assert view["facts"]["customer records"] >= 1 and view["joined_by"] is not None
+    assert phone not in by_phone.output  # shown masked, never raw
+    by_id = CliRunner().invoke(app, ["profiles", "show", view["profile_id"], "-p", str(tmp_path / "demo")])
+    assert by_id.exit_code == 0 and view["profile_id"] in by_id.output
+    missing = CliRunner().invoke(app, ["profiles", "show", "--kind", "email", "wang.unknown.7731@qq.com", "-p", str(tmp_path / "demo")])
+    assert missing.exit_code == 2 and "no profile" in missing.output
     # a second demo replaces the first; a folder that is not a project is never removed
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
