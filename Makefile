@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/jingzhun demo
 
-# Every test: the quick ones, the slow lane (real data sets, large simulations) and the Spark lane.
+# Every test: the quick ones, the slow lane (real data sets, large simulations) and the Spark lane,
+# on two workers (each with its own Spark session); a test file stays on one worker.
 test: setup
-	$(PY) -m pytest -m "" -p no:cacheprovider
+	$(PY) -m pytest -m "" -p no:cacheprovider -n 2 --dist loadfile
 
 # The quick local loop (DuckDB only, no real data sets).
 test-fast: setup
