@@ -51,5 +51,5 @@ def identity_scores(warehouse: Warehouse, truth_dir: str | Path, *, secret: str,
         "pairwise_recall": round(recall, 5),
         "profiles_mixing_persons": int((persons_per_profile > 1).sum()),
         "shared_identifiers": int(len(shared)),
-        "shared_identifiers_isolated": int(shared.is_shared_y.fillna(True).astype(bool).sum()),
+        "shared_identifiers_isolated": int((shared.is_shared_y.isna() | shared.is_shared_y.eq(True)).sum()),
     }
