@@ -15,6 +15,8 @@ __all__ = [
     "InputError",
     "MappingError",
     "NotFittedError",
+    "ConvergenceError",
+    "ProfileNotFoundError",
 ]
 
 
@@ -76,3 +78,11 @@ class InputError(JingzhunError):
 
 class NotFittedError(JingzhunError):
     """A model was used before `fit` was called."""
+
+
+class ConvergenceError(JingzhunError):
+    """An iterative computation (a likelihood maximum, label propagation) did not settle."""
+
+
+class ProfileNotFoundError(JingzhunError):
+    """No profile has the id asked for."""

@@ -10,26 +10,12 @@ from jingzhun.config import Settings
 from jingzhun.identity import resolve
 from jingzhun.pipeline import load_source
 from jingzhun.pipeline.demo import write_simulation
-from jingzhun.privacy import key_for
-from jingzhun.quality.normalise import normalise_value
+from jingzhun.pipeline.referee import keyed_truth
 from jingzhun.profile import build_features
 from jingzhun.warehouse import Warehouse
 
 SECRET = "a7" * 32
 AS_OF = "2024-12-31T16:00:00Z"  # the end of the simulated window (local midnight in Shanghai)
-
-
-def keyed_truth(truth_dir, *, secret: str, settings: Settings) -> pd.DataFrame:
-    """The simulator's identifiers with the key a load gives each (pipeline.referee.keyed_truth does the
-    same but calls normalise_value with kinds it no longer accepts)."""
-    truth = pd.read_parquet(truth_dir / "identifiers.parquet")
-    truth = truth[truth.kind != "record_id"].copy()
-    country = settings.quality.default_country_code
-    rule = {"email": "email", "phone": "phone"}
-    norm = [normalise_value(rule.get(k, "id"), v, default_country_code=country).value
-            for k, v in zip(truth.kind, truth.value)]
-    truth["key"] = [key_for(k, n, secret) for k, n in zip(truth.kind, norm)]
-    return truth
 
 
 def rank_auc(scores: pd.Series, labels: pd.Series) -> float:

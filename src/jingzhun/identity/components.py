@@ -26,16 +26,12 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from jingzhun.errors import JingzhunError
+from jingzhun.errors import ConvergenceError
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["ConvergenceError", "Components", "connected_components", "Scratch"]
 
 log = logging.getLogger(__name__)
-
-
-class ConvergenceError(JingzhunError):
-    """Label propagation did not settle within the allowed number of rounds."""
 
 
 class Scratch:
@@ -54,15 +50,12 @@ class Scratch:
         name = t.get_name()
         if name in self._names:
             self._names.remove(name)
-            self.warehouse.con.drop_table(name, force=True)
+            self.warehouse.drop_stage(name)
 
     def drop_all(self) -> None:
         while self._names:
             name = self._names.pop()
-            try:
-                self.warehouse.con.drop_table(name, force=True)
-            except Exception:  # pragma: no cover - best effort clean-up
-                log.debug("could not drop staging table %s", name)
+            self.warehouse.drop_stage(name)
 
 
 @dataclass(frozen=True)

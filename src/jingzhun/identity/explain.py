@@ -13,17 +13,13 @@ from dataclasses import dataclass, field
 
 import ibis
 
-from jingzhun.errors import JingzhunError
+from jingzhun.errors import ProfileNotFoundError
 from jingzhun.schema.tables import IDENTIFIER_KINDS
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["Explanation", "explain", "profile_for", "ProfileNotFoundError"]
 
 Node = tuple[str, str]  # (kind, key)
-
-
-class ProfileNotFoundError(JingzhunError):
-    """No profile has the id asked for."""
 
 
 @dataclass(frozen=True)

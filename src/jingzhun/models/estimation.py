@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from jingzhun.errors import JingzhunError
+from jingzhun.errors import ConvergenceError
 
 __all__ = ["ConvergenceError", "FitResult", "unique_rows", "maximise_likelihood", "standard_errors",
            "central_gradient"]
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 
 # log-parameters stay inside [-25, 25]: exp(25) ~ 7e10 covers any sensible rate, shape or scale
 _BOUND = 25.0
-
-
-class ConvergenceError(JingzhunError):
-    """The optimiser could not find a maximum of the likelihood."""
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _identity(warehouse: Warehouse, settings: Settings, record) -> None:
     from jingzhun.identity import resolve
 
     result = resolve(warehouse, settings.identity)
-    figures = result.to_dict() if hasattr(result, "to_dict") else dict(vars(result))
+    figures = result.to_dict()
     record.detail = figures
     record.rows_in = figures.get("identifiers")
     record.rows_out = figures.get("profiles")

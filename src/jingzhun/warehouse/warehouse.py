@@ -223,6 +223,13 @@ class Warehouse:
         self._stages.append(name)
         return t
 
+    def drop_stage(self, name: str) -> None:
+        """Drop one staging table now (long computations free their per-round tables this way)."""
+        if name in self._stages:
+            self._stages.remove(name)
+        with contextlib.suppress(Exception):
+            self.con.drop_table(name, force=True)
+
     def drop_stages(self) -> None:
         while self._stages:
             name = self._stages.pop()
