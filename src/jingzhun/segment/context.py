@@ -80,6 +80,10 @@ def _profile_of(table: ir.Table, imap: ir.Table, kinds: tuple[str, ...]) -> ir.T
                       profile_id=ibis.coalesce(*[out[p] for p in pids]))
 
 
+# profile_features columns that are not audience fields: bookkeeping, or hours kept as reference columns
+_NOT_FIELDS = ("as_of",)
+
+
 def _age(birth: ir.DateValue, as_of: dt.datetime) -> ir.IntegerValue:
     """Whole years from ``birth`` to ``as_of`` (calendar arithmetic: same on every engine)."""
     before_birthday = (birth.month() > as_of.month) | ((birth.month() == as_of.month) & (birth.day() > as_of.day))
@@ -100,6 +104,12 @@ def _base(warehouse, imap: ir.Table, as_of: dt.datetime) -> ir.Table:
     base = profiles.left_join(cust, profiles.profile_id == cust._cust_pid).drop("_cust_pid")
     if "birth_date" in base.columns and "age" not in base.columns:
         base = base.mutate(age=_age(base.birth_date, as_of))
+    # the profile features (recency_days, monetary_total, peak_hour, ...) as fields, where they were built;
+    # a name the base already has keeps the base's value (demographics of the latest record, age at as_of)
+    pf = warehouse.table("profile_features")
+    extra = [c for c in pf.columns if c not in base.columns and c not in _NOT_FIELDS]
+    pf = pf.select(_pf_pid=pf.profile_id, **{c: pf[c] for c in extra})
+    base = base.left_join(pf, base.profile_id == pf._pf_pid).drop("_pf_pid")
     return base
 
 
@@ -110,7 +120,8 @@ def context_from_warehouse(warehouse, *, as_of, catalog=None) -> AudienceContext
     anonymous_id; orders: the first of user_id, crm_id, loyalty_card, phone, email, wechat_openid,
     anonymous_id that the map knows; shared identifiers attach nobody). Bot-flagged events are left out;
     purchases are the order lines of orders that are not returns, with the product's category and brand.
-    The base is ``profiles`` with the attributes of each profile's latest customer record and ``age``.
+    The base is ``profiles`` with the attributes of each profile's latest customer record, ``age`` at
+    ``as_of``, and the columns of ``profile_features`` (as of that table's own build) that it lacks.
     """
     as_of = as_utc(as_of)
     imap = warehouse.table("identity_map")
