@@ -63,7 +63,7 @@ def test_injection_attempts_are_rejected_or_literal(world):
 def test_a_literal_matches_exactly_itself(world):
     ctx = context_from_warehouse(world, as_of=AS_OF)
     weird = "O'Brien; DROP TABLE profiles; --"
-    world.append("tags", ibis.memtable({"profile_id": ["p4"], "tag": [weird], "computed_at": [AS_OF]}))
+    world.append("tags", ibis.memtable({"profile_id": ["p4"], "tag": [weird], "as_of": [AS_OF], "computed_at": [AS_OF]}))
     assert set(world.execute(audience(f"tag({_quote(weird)})", ctx)).profile_id) == {"p4"}
     assert set(world.execute(audience("tag('O''Brien')", ctx)).profile_id) == set()
     assert all(world.has_table(name) for name in TABLES)

@@ -85,7 +85,7 @@ def load_world(wh) -> None:
     _load(wh, "stores", [dict(store_id="S001", latitude=31.24, longitude=121.48),
                          dict(store_id="S002", latitude=39.91, longitude=116.41)])
     now = "2024-06-30"
-    _load(wh, "tags", [dict(profile_id=p, tag=t, computed_at=now) for p, t in
+    _load(wh, "tags", [dict(profile_id=p, tag=t, as_of=now, computed_at=now) for p, t in
                        (("p1", "vip"), ("p2", "dormant"), ("p5", "vip"))])
     _load(wh, "scores", [dict(profile_id=p, score=s, value=v, model_id="m", computed_at=now) for p, s, v in
                          (("p1", "clv_12m", 800.0), ("p2", "clv_12m", 300.0), ("p1", "p_alive", 0.9),

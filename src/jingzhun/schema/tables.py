@@ -305,35 +305,76 @@ PROFILES = Table(
     key=("profile_id",),
 )
 
-TAGS = Table("tags", "derived", "Tags each profile carries.", (
+TAGS = Table("tags", "derived", "Tags each profile carries now (the latest tag build).", (
     C("profile_id", "string", "the person", nullable=False),
-    C("tag", "string", "tag name", nullable=False),
-    C("value", "string", "value for banded tags"),
-    C("reason", "string", "why the profile has the tag"),
-    C("computed_at", TS, "when", nullable=False),
+    C("tag", "string", "tag name (see `jingzhun tags list`)", nullable=False),
+    C("value", "string", "the band or level for banded and score tags; null for yes/no tags"),
+    C("reason", "string", "why the profile has the tag, in words a marketer can show"),
+    C("as_of", TS, "the moment the tag describes: only data before it was used", nullable=False),
+    C("computed_at", TS, "when the tag build ran", nullable=False),
 ), key=("profile_id", "tag"))
 
-SCORES = Table("scores", "derived", "Model scores per profile.", (
+TAG_HISTORY = Table("tag_history", "derived",
+                    "Every time a profile gained or lost a tag, or its value changed, between two tag builds.", (
+    C("profile_id", "string", "the person", nullable=False),
+    C("tag", "string", "tag name", nullable=False),
+    C("change", "string", "gained, lost or changed", nullable=False),
+    C("value_before", "string", "value before the change (null when gained or for yes/no tags)"),
+    C("value_after", "string", "value after the change (null when lost or for yes/no tags)"),
+    C("reason", "string", "why, for gained and changed: the tag's reason at the time"),
+    C("as_of", TS, "as_of of the build that saw the change", nullable=False),
+    C("previous_as_of", TS, "as_of of the build before it (null for the first build)"),
+    C("computed_at", TS, "when the build ran", nullable=False),
+))
+
+SCORES = Table("scores", "derived", "Model scores per profile (the latest of each score).", (
     C("profile_id", "string", "the person", nullable=False),
     C("score", "string", "score name, e.g. clv_12m, p_alive", nullable=False),
     C("value", "float64", "the score", nullable=False),
-    C("model_id", "string", "model that produced it", nullable=False),
+    C("model_id", "string", "model that produced it (see `models`)", nullable=False),
     C("computed_at", TS, "when", nullable=False),
 ), key=("profile_id", "score"))
+
+MODELS = Table("models", "derived", "The model registry: every fitted model, what it was fitted on, and how well it did.", (
+    C("model_id", "string", "id", nullable=False),
+    C("name", "string", "registry name given by the user, e.g. clv", nullable=False),
+    C("kind", "string", "model class, e.g. BetaGeoModel, PropensityModel", nullable=False),
+    C("params", "string", "fitted parameters, JSON", nullable=False),
+    C("data_fingerprint", "string", "fingerprint of the training data (load ids and row counts)", nullable=False),
+    C("code_version", "string", "jingzhun version (and git commit where known)", nullable=False),
+    C("metrics", "string", "evaluation metrics, JSON"),
+    C("as_of", TS, "cut-off of the training data"),
+    C("path", "string", "where the model file is stored"),
+    C("trained_at", TS, "when", nullable=False),
+), key=("model_id",))
 
 SEGMENTS = Table("segments", "derived", "Saved audience definitions.", (
     C("segment_id", "string", "id", nullable=False),
     C("name", "string", "name", nullable=False),
-    C("definition", "string", "audience expression", nullable=False),
+    C("definition", "string", "audience expression (or, for built-in kinds, the rule that assigns members)",
+      nullable=False),
+    C("kind", "string", "audience, rfm, lifecycle or cluster", nullable=False),
+    C("description", "string", "what the segment is for"),
     C("fingerprint", "string", "fingerprint of the definition's meaning", nullable=False),
     C("created_at", TS, "when", nullable=False),
+    C("updated_at", TS, "when the definition last changed"),
 ), key=("segment_id",))
 
 SEGMENT_MEMBERS = Table("segment_members", "derived", "Who is in a segment at each snapshot.", (
     C("segment_id", "string", "segment", nullable=False),
     C("profile_id", "string", "member", nullable=False),
     C("snapshot_at", TS, "snapshot time", nullable=False),
-))
+), key=("segment_id", "snapshot_at", "profile_id"))
+
+SEGMENT_SNAPSHOTS = Table("segment_snapshots", "derived", "One row per snapshot of a segment: when, as of what, how big.", (
+    C("segment_id", "string", "segment", nullable=False),
+    C("snapshot_at", TS, "snapshot time (the key of its members in segment_members)", nullable=False),
+    C("as_of", TS, "the moment the audience was evaluated at", nullable=False),
+    C("fingerprint", "string", "fingerprint of the definition used", nullable=False),
+    C("size", "int64", "members", nullable=False),
+    C("entered", "int64", "members not in the previous snapshot (null for the first)"),
+    C("exited", "int64", "members of the previous snapshot no longer in (null for the first)"),
+), key=("segment_id", "snapshot_at"))
 
 RECOMMENDATIONS = Table("recommendations", "derived", "Products recommended to profiles.", (
     C("profile_id", "string", "the person", nullable=False),
@@ -464,7 +505,8 @@ PROFILE_FEATURES = Table(
 _ALL = (
     EVENTS, CUSTOMERS, ORDERS, ORDER_LINES, PRODUCTS, STORES, CONSENTS, REVIEWS, REFERRALS,
     PII_VAULT, QUARANTINE, LOADS, RUNS,
-    IDENTITY_MAP, IDENTITY_EDGES, PROFILES, TAGS, SCORES, SEGMENTS, SEGMENT_MEMBERS,
+    IDENTITY_MAP, IDENTITY_EDGES, PROFILES, TAGS, TAG_HISTORY, SCORES, MODELS, SEGMENTS, SEGMENT_MEMBERS,
+    SEGMENT_SNAPSHOTS,
     RECOMMENDATIONS, RULES, CAMPAIGNS, ASSIGNMENTS, DELIVERIES, RESPONSES,
     PROFILE_FEATURES,
 )
