@@ -27,7 +27,8 @@ from jingzhun.profile.keys import (
 from jingzhun.schema.tables import table as table_spec
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["FeatureInputs", "prepare_inputs", "feature_table", "time_relative", "population", "TIME_RELATIVE"]
+__all__ = ["FeatureInputs", "prepare_inputs", "feature_table", "features_as_of", "time_relative", "population",
+           "TIME_RELATIVE"]
 
 log = logging.getLogger(__name__)
 
@@ -183,3 +184,12 @@ def feature_table(inputs: FeatureInputs) -> ir.Table:
     out = out.mutate(**fills)
     out = out.mutate(**time_relative(out, clock))
     return out.select(*spec.column_names)
+
+
+def features_as_of(warehouse: Warehouse, as_of, *, timezone: str = "UTC") -> ir.Table:
+    """The features of every profile as of ``as_of``, staged, without touching ``profile_features``.
+
+    Point-in-time features for model training: only data before ``as_of`` is read, so labels taken
+    from after it cannot leak in. The staged tables live until ``warehouse.drop_stages()``.
+    """
+    return warehouse.stage(feature_table(prepare_inputs(warehouse, Clock.at(as_of, timezone))))

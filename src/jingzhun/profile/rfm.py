@@ -64,6 +64,7 @@ def purchase_features(orders: ir.Table, clock: Clock) -> ir.Table:
         avg_order_value=share(ibis.literal(1)) * agg.monetary_total,
         return_rate=share(agg.returns),
         discount_share=share(agg._discounted),
+        price_sensitivity=share(agg._discounted),
         coupon_share=share(agg._couponed),
         **{f"share_{c}": share(agg[f"_n_{c}"]) for c in CHANNELS},
     ).drop("_discounted", "_couponed", *per_channel)

@@ -456,6 +456,8 @@ PROFILE_FEATURES = Table(
         C("discount_share", "float64", "share of purchase orders with a discount or a coupon"),
         C("coupon_share", "float64", "share of purchase orders with a coupon"),
         C("mean_discount_rate", "float64", "mean of discount / (amount + discount) over purchase orders"),
+        C("price_sensitivity", "float64", "0 to 1, how much the person's buying leans on discounts and coupons "
+          "(docs/features.md gives the formula); null without purchases"),
         C("mean_lines", "float64", "mean lines per purchase order"),
         C("mean_units", "float64", "mean units per purchase order (from order lines)"),
         C("repurchase_cycle_days", "float64", "mean days between purchases of the same consumable category"),
