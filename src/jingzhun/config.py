@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jingzhun.errors import ConfigError
 
-__all__ = ["Settings", "IdentitySettings", "QualitySettings", "CONFIG_FILE", "SECRET_FILE",
+__all__ = ["Settings", "IdentitySettings", "QualitySettings", "ProfileSettings", "CONFIG_FILE", "SECRET_FILE",
            "load_settings", "write_settings", "read_secret", "create_secret", "datasets_dir"]
 
 CONFIG_FILE = "jingzhun.yaml"
@@ -55,6 +55,21 @@ class QualitySettings(BaseModel):
     default_country_code: str = Field("86", description="Calling code assumed for phone numbers without one.")
 
 
+class ProfileSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of: str | None = Field(
+        None,
+        description=(
+            "The moment features, tags and segments describe (ISO 8601). Unset: the end of the local day of "
+            "the latest order or event loaded, so a historical data set is described as of its own end."
+        ),
+    )
+    timezone: str | None = Field(
+        None, description="IANA time zone of the customers' local hours and days; unset: the project's timezone."
+    )
+
+
 class Settings(BaseModel):
     """Everything a project configures. Defaults are what a new project gets."""
 
@@ -66,6 +81,7 @@ class Settings(BaseModel):
     currency: str = Field("GBP", description="Currency of amounts in sources that do not say.")
     identity: IdentitySettings = IdentitySettings()
     quality: QualitySettings = QualitySettings()
+    profile: ProfileSettings = ProfileSettings()
 
 
 def load_settings(project_dir: str | os.PathLike) -> Settings:

@@ -18,7 +18,8 @@ def _fmt(value) -> str:
 
 
 def build_table(result) -> Table:
-    t = Table(title=f"build {result.run_id}", show_lines=False)
+    title = f"build {result.run_id}" + (f" as of {result.as_of}" if getattr(result, "as_of", None) else "")
+    t = Table(title=title, show_lines=False)
     t.add_column("step")
     t.add_column("figures")
     t.add_column("seconds", justify="right")

@@ -3,20 +3,30 @@
 Steps, in order (later issues append theirs):
 
 1. ``checks``: cross-table reference checks (orphans) over everything loaded;
-2. ``identity``: the identity graph, profile ids and the profiles table.
+2. ``identity``: the identity graph, profile ids and the profiles table;
+3. ``features``: ``profile_features`` as of the build's as_of, refreshed incrementally when it can be.
+
+The as_of of a build is, in order: the ``as_of`` argument (``jingzhun build --as-of``), the project's
+``profile.as_of`` setting, or the end of the local day of the latest order or event loaded
+(:func:`data_end`), so a historical data set is described as of its own end and a build never reads the
+clock.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 
 from jingzhun.config import Settings
 from jingzhun.pipeline.runs import new_run_id, record_step
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["BuildResult", "build", "STEPS"]
+__all__ = ["BuildResult", "build", "STEPS", "data_end", "build_as_of", "profile_timezone"]
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +34,39 @@ log = logging.getLogger(__name__)
 @dataclass
 class BuildResult:
     run_id: str
+    as_of: str | None = None  # the moment the profile steps described
     steps: dict[str, dict] = field(default_factory=dict)  # step -> its figures (and seconds)
+
+
+def profile_timezone(settings: Settings) -> str:
+    """The time zone of customers' local hours and days."""
+    return settings.profile.timezone or settings.timezone
+
+
+def data_end(warehouse: Warehouse, timezone: str) -> dt.datetime | None:
+    """The first local midnight after the latest order or event loaded (UTC), or None with no data."""
+    latest = []
+    for name, column in (("orders", "ordered_at"), ("events", "timestamp")):
+        t = warehouse.table(name)
+        value = warehouse.execute(t.aggregate(latest=t[column].max())).latest.iloc[0]
+        if value is not None and not pd.isna(value):
+            ts = pd.Timestamp(value)
+            latest.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts)  # Spark returns naive UTC
+    if not latest:
+        return None
+    local = max(latest).tz_convert(ZoneInfo(timezone))
+    midnight = (local.normalize() + pd.Timedelta(days=1)).tz_convert("UTC")
+    return midnight.to_pydatetime()
+
+
+def build_as_of(warehouse: Warehouse, settings: Settings, as_of=None) -> dt.datetime | None:
+    """The as_of a build uses: the argument, else ``profile.as_of``, else :func:`data_end`."""
+    from jingzhun.segment.context import as_utc
+
+    chosen = as_of or settings.profile.as_of
+    if chosen is not None:
+        return as_utc(chosen)
+    return data_end(warehouse, profile_timezone(settings))
 
 
 def _checks(warehouse: Warehouse, settings: Settings, record) -> None:
@@ -46,12 +88,29 @@ def _identity(warehouse: Warehouse, settings: Settings, record) -> None:
     record.rows_out = figures.get("profiles")
 
 
-STEPS: dict[str, Callable] = {"checks": _checks, "identity": _identity}
+def _features(warehouse: Warehouse, settings: Settings, record, *, as_of, full: bool = False) -> None:
+    from jingzhun.profile import build_features
+
+    if as_of is None:
+        record.detail = {"skipped": "no orders or events loaded: nothing to describe"}
+        return
+    result = build_features(warehouse, as_of=as_of, full=full, timezone=profile_timezone(settings))
+    record.detail = {k: v for k, v in result.to_dict().items() if k != "seconds"}
+    record.rows_in = result.recomputed
+    record.rows_out = result.profiles
+
+
+STEPS: dict[str, Callable] = {"checks": _checks, "identity": _identity, "features": _features}
+_DATED = ("features",)  # steps that describe a moment and take as_of
 
 
 def build(warehouse: Warehouse, settings: Settings, *, steps: list[str] | None = None,
-          on_step: Callable[[str], None] | None = None) -> BuildResult:
-    """Run ``steps`` (default: all) in order; each is recorded in ``runs`` under one run id."""
+          on_step: Callable[[str], None] | None = None, as_of=None, full: bool = False) -> BuildResult:
+    """Run ``steps`` (default: all) in order; each is recorded in ``runs`` under one run id.
+
+    ``as_of`` (see the module docstring) is worked out once, after identity, for every dated step;
+    ``full`` makes the feature step rebuild everyone instead of refreshing what changed.
+    """
     chosen = steps or list(STEPS)
     unknown = [s for s in chosen if s not in STEPS]
     if unknown:
@@ -59,10 +118,17 @@ def build(warehouse: Warehouse, settings: Settings, *, steps: list[str] | None =
 
         raise ConfigError(f"unknown build step(s) {unknown}; the steps are {list(STEPS)}")
     result = BuildResult(run_id=new_run_id())
+    when = None
     for step in chosen:
         if on_step:
             on_step(step)
+        kwargs = {}
+        if step in _DATED:
+            if when is None:
+                when = build_as_of(warehouse, settings, as_of)
+                result.as_of = None if when is None else when.isoformat()
+            kwargs = {"as_of": when, "full": full} if step == "features" else {"as_of": when}
         with record_step(warehouse, result.run_id, step) as record:
-            STEPS[step](warehouse, settings, record)
+            STEPS[step](warehouse, settings, record, **kwargs)
         result.steps[step] = {**record.detail, "seconds": round(record.seconds, 2)}
     return result
