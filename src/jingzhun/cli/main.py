@@ -139,18 +139,21 @@ def quality(
 @app.command()
 def build(
     step: Optional[list[str]] = typer.Option(None, "--step", help="Run only these steps (repeatable)."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="The moment profiles describe (ISO 8601); default: profile.as_of, else the data's end."),
+    full: bool = typer.Option(False, "--full", help="Rebuild every profile's features instead of refreshing."),
     project: Optional[Path] = ProjectOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Run the pipeline over everything loaded (checks, identity, ...), recording each step in `runs`."""
+    """Run the pipeline over everything loaded (checks, identity, features, ...), recording each step in `runs`."""
     from jingzhun.pipeline.build import build as run_build
 
     try:
         with _open(project) as proj:
-            result = run_build(proj.warehouse, proj.settings, steps=step or None,
+            result = run_build(proj.warehouse, proj.settings, steps=step or None, as_of=as_of, full=full,
                                on_step=None if json_out else (lambda s: err_console.print(f"[dim]build: {s}[/]")))
             if json_out:
-                print_json({"run_id": result.run_id, "steps": result.steps})
+                print_json({"run_id": result.run_id, "as_of": result.as_of, "steps": result.steps})
             else:
                 from jingzhun.cli.views import build_table
 
