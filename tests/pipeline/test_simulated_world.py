@@ -77,6 +77,9 @@ def test_demo_command_runs_end_to_end(tmp_path):
     view = json.loads(by_phone.output)
     assert view["facts"]["customer records"] >= 1 and view["joined_by"] is not None
     assert phone not in by_phone.output  # shown masked, never raw
+    # the demo's build ran the feature step: the view shows the person's features by theme
+    assert view["features_as_of"] and set(view["features"]) >= {"value", "taste", "habits", "price", "place"}
+    assert view["features"]["value"]["frequency"] <= view["facts"]["orders"]
     by_id = CliRunner().invoke(app, ["profiles", "show", view["profile_id"], "-p", str(tmp_path / "demo")])
     assert by_id.exit_code == 0 and view["profile_id"] in by_id.output
     missing = CliRunner().invoke(app, ["profiles", "show", "--kind", "email", "wang.unknown.7731@qq.com", "-p", str(tmp_path / "demo")])

@@ -49,6 +49,28 @@ def profile_panel(view: dict) -> Panel:
         for r in view["records"]:
             recs.add_row(*[_fmt(v) if v is not None else "" for v in r.values()])
         parts.append(recs)
+    if view.get("features"):
+        feats = Table(title=f"features as of {view.get('features_as_of')}", show_edge=False, show_header=False)
+        feats.add_column("theme")
+        feats.add_column("values")
+        for theme, values in view["features"].items():
+            text = ", ".join(f"{k} {_fmt(v)}" for k, v in values.items() if v is not None)
+            feats.add_row(theme, text or "-")
+        parts.append(feats)
+    if view.get("tags"):
+        tags = Table(title="tags", show_edge=False)
+        for col in ("tag", "value", "why"):
+            tags.add_column(col)
+        for t in view["tags"]:
+            tags.add_row(t["tag"], t.get("value") or "", t.get("reason") or "")
+        parts.append(tags)
+    if view.get("scores"):
+        scores = Table(title="scores", show_edge=False)
+        for col in ("score", "value", "model"):
+            scores.add_column(col)
+        for t in view["scores"]:
+            scores.add_row(t["score"], _fmt(t["value"]), t["model_id"])
+        parts.append(scores)
     if view.get("joined_by"):
         why = Table(title="why these identifiers are one person", show_edge=False)
         for col in ("from", "to", "evidence", "rule"):

@@ -76,6 +76,7 @@ def profile_view(warehouse: Warehouse, ident: str, *, kind: str | None, secret: 
     return {
         "profile_id": profile_id,
         "facts": facts,
+        **_derived(warehouse, profile_id),
         "identifiers": [{"kind": k, "value": labels.get((k, v), v[:8] + "…"), "is_shared": False}
                         for k, v in expl.identifiers]
         + [{"kind": k, "value": labels.get((k, v), v[:8] + "…"), "is_shared": True} for k, v in expl.shared],
@@ -83,4 +84,49 @@ def profile_view(warehouse: Warehouse, ident: str, *, kind: str | None, secret: 
                     for r in records.to_dict("records")],
         "joined_by": [{"from": label(e.a), "to": label(e.b), "evidence": e.evidence, "rule": e.rule}
                       for e in expl.edges],
+    }
+
+
+# the features the one-person view shows, by theme (every column is in docs/features.md)
+FEATURE_SECTIONS = {
+    "value": ("recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days",
+              "interpurchase_mean_days", "return_rate"),
+    "taste": ("top_category", "top_category_share", "n_categories", "top_brand", "repurchase_due_days"),
+    "habits": ("peak_hour", "peak_weekday", "share_web", "share_app", "share_store", "share_wechat", "events_90d"),
+    "price": ("price_sensitivity", "discount_share", "coupon_share", "mean_discount_rate"),
+    "place": ("city", "nearest_store_id", "nearest_store_km", "top_store_id", "top_store_km"),
+    "person": ("gender", "age_band", "constellation", "education", "occupation", "marital_status"),
+}
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 3)
+    return value if isinstance(value, (int, str, bool)) else str(value)
+
+
+def _derived(warehouse: Warehouse, profile_id: str) -> dict:
+    """What later steps computed for the profile: features (by theme), tags with reasons, and scores."""
+    pf = warehouse.table("profile_features")
+    row = warehouse.execute(pf.filter(pf.profile_id == profile_id))
+    features: dict[str, dict] = {}
+    as_of = None
+    if len(row):
+        r = row.iloc[0]
+        as_of = str(r.as_of)[:19]
+        features = {theme: {c: _plain(r[c]) for c in cols} for theme, cols in FEATURE_SECTIONS.items()}
+    tags = warehouse.table("tags")
+    tags = warehouse.execute(tags.filter(tags.profile_id == profile_id).select("tag", "value", "reason").order_by("tag"))
+    scores = warehouse.table("scores")
+    scores = warehouse.execute(
+        scores.filter(scores.profile_id == profile_id).select("score", "value", "model_id").order_by("score"))
+    return {
+        "features_as_of": as_of,
+        "features": features,
+        "tags": [{k: _plain(v) for k, v in t.items()} for t in tags.to_dict("records")],
+        "scores": [{k: _plain(v) for k, v in t.items()} for t in scores.to_dict("records")],
     }
