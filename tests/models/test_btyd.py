@@ -217,3 +217,18 @@ def test_unique_rows_sorted_path_equals_the_plain_one():
     fast, plain = unique_rows(*cols), _unique_rows_lexsort(*cols)
     assert all(np.array_equal(f, p) for f, p in zip(fast[0], plain[0]))
     assert np.array_equal(fast[1], plain[1]) and np.array_equal(fast[2], plain[2])
+
+
+@pytest.mark.parametrize("column", [
+    np.array([3.0, 0.0, 3.0, 12.0, 1.0]),                     # counts: the grid of whole units
+    np.array([0, 1, 8, 8, 365, 2]) / 7,                        # days in weeks: the grid of sevenths
+    np.array([1 / 7, 1 / 7 + 1e-12, 2 / 7]),                   # almost on the grid: must not be merged
+    np.array([0.5, 0.25, 0.5, -3.0]),                          # off the grids: the sort
+    np.array([0.0, 1e15, 3.0]),                                # too wide a span to count
+])
+def test_codes_give_back_the_column_exactly(column):
+    from jingzhun.models.estimation import _codes
+
+    values, codes = _codes(column)
+    assert np.array_equal(values, np.unique(column))
+    assert np.array_equal(values[codes], column)
