@@ -176,3 +176,30 @@ def test_holdout_from_master(master, sample_ids, cohort):
     # monotone-ish: predictions rise with calibration frequency, and so do the actuals
     assert np.all(np.diff(table["predicted"].iloc[:8]) > 0)
     assert np.all(np.diff(table["actual"].iloc[:8]) > -0.1)
+
+
+def test_model_report_from_the_paper_exercise(master, sample_ids, tmp_path):
+    """The conditional-expectation table and the tracking plot of the 39-week exercise, as a report."""
+    import json
+
+    from jingzhun.report import Report
+    from jingzhun.report.models import btyd_sections, parameters_section
+
+    transactions = master[master["customer_id"].isin(sample_ids["customer_id"].unique())]
+    split = calibration_holdout_split(transactions, "customer_id", "date", calibration_end=CALIBRATION_END,
+                                      observation_end=OBSERVATION_END, time_format="%Y%m%d")
+    model = BetaGeoModel().fit(split["frequency_cal"], split["recency_cal"], split["T_cal"])
+    report = Report("CDNOW: BG/NBD", subtitle="calibration 39 weeks, holdout 39 weeks")
+    parameters_section(report, "Parameters", model.params_, key="params",
+                       extra={"log_likelihood": model.log_likelihood_})
+    btyd_sections(report, table=conditional_expectation_table(model, split),
+                  tracking=tracking_data(model, transactions, "customer_id", "date", calibration_end=CALIBRATION_END,
+                                         observation_end=OBSERVATION_END, start="1997-01-01", time_format="%Y%m%d"))
+    html_path, json_path = report.write(tmp_path / "cdnow")
+    html = html_path.read_text()
+    assert html.count("<svg") == 3 and "Cumulative repeat purchases" in html
+    twin = json.loads(json_path.read_text())
+    rows = {r["frequency_cal"]: r for r in twin["btyd"]["conditional_expectations"]}
+    assert rows["0"]["n_customers"] == 1411 and rows["7+"]["n_customers"] == 64
+    assert len(twin["btyd"]["tracking"]) == 78
+    print(f"\nCDNOW model report: {html_path}")
