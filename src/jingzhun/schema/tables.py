@@ -382,17 +382,24 @@ RECOMMENDATIONS = Table("recommendations", "derived", "Products recommended to p
     C("rank", "int64", "1 = best", nullable=False),
     C("score", "float64", "model score", nullable=False),
     C("reason", "string", "reason a marketer can show"),
+    C("source", "string", "which recommender proposed it: als, item_knn, popularity, content, hybrid, ..."),
     C("model_id", "string", "model", nullable=False),
     C("computed_at", TS, "when", nullable=False),
 ))
 
-RULES = Table("rules", "derived", "Association rules between products or categories.", (
-    C("antecedent", "string", "items on the left, JSON array", nullable=False),
-    C("consequent", "string", "items on the right, JSON array", nullable=False),
+RULES = Table("rules", "derived", "Association rules between products or categories (the latest mining of each level).", (
+    C("antecedent", "string", "items on the left, JSON array (sorted)", nullable=False),
+    C("consequent", "string", "items on the right, JSON array (sorted)", nullable=False),
     C("level", "string", "product or category", nullable=False),
-    C("support", "float64", "support", nullable=False),
-    C("confidence", "float64", "confidence", nullable=False),
-    C("lift", "float64", "lift", nullable=False),
+    C("support", "float64", "share of baskets holding both sides", nullable=False),
+    C("confidence", "float64", "support / antecedent support", nullable=False),
+    C("lift", "float64", "confidence / consequent support", nullable=False),
+    C("leverage", "float64", "support - antecedent support x consequent support"),
+    C("conviction", "float64", "(1 - consequent support) / (1 - confidence); null when confidence is 1"),
+    C("antecedent_support", "float64", "share of baskets holding the left side"),
+    C("consequent_support", "float64", "share of baskets holding the right side"),
+    C("n_baskets", "int64", "baskets mined"),
+    C("mined_at", TS, "when the rules were mined"),
 ))
 
 CAMPAIGNS = Table("campaigns", "derived", "Campaign definitions.", (
