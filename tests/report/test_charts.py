@@ -14,7 +14,7 @@ from jingzhun.report import Report, bar_chart, line_chart, nice_ticks
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.mark.parametrize("low, high, first, last", [(0, 1, 0, 1), (0, 97, 0, 100), (-3.2, 7.9, -5, 10),
+@pytest.mark.parametrize("low, high, first, last", [(0, 1, 0, 1), (0, 97, 0, 100), (0, 105, 0, 150), (-3.2, 7.9, -5, 10),
                                                     (1990, 2260, 1900, 2300), (5, 5, 5, 6)])
 def test_ticks_are_round_and_cover_the_range(low, high, first, last):
     ticks = nice_ticks(low, high)
