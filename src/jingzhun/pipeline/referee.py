@@ -17,7 +17,7 @@ from jingzhun.privacy import key_for
 from jingzhun.quality.normalise import normalise_value
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["identity_scores", "keyed_truth"]
+__all__ = ["identity_scores", "keyed_truth", "person_profiles"]
 
 
 def keyed_truth(truth_dir: str | Path, *, secret: str, settings: Settings) -> pd.DataFrame:
@@ -28,6 +28,21 @@ def keyed_truth(truth_dir: str | Path, *, secret: str, settings: Settings) -> pd
             for k, v in zip(truth.kind, truth.value)]
     truth["key"] = [key_for(k, n, secret) for k, n in zip(truth.kind, norm)]
     return truth
+
+
+def person_profiles(warehouse: Warehouse, truth_dir: str | Path, *, secret: str, settings: Settings) -> pd.DataFrame:
+    """Each true person's profile: the one holding most of their identifiers (ties: the smallest id).
+
+    Columns person_id, profile_id; people none of whose identifiers reached a profile are left out.
+    Tests and reports use it to compare what the pipeline computed per profile with the truth per person.
+    """
+    truth = keyed_truth(truth_dir, secret=secret, settings=settings)
+    truth = truth[truth.person_id.notna() & truth.key.notna()].drop_duplicates(["kind", "key"])
+    imap = warehouse.execute(warehouse.table("identity_map").select("kind", "key", "profile_id", "is_shared"))
+    linked = truth.merge(imap[~imap.is_shared.astype(bool)], on=["kind", "key"])
+    votes = linked.groupby(["person_id", "profile_id"]).size().rename("n").reset_index()
+    votes = votes.sort_values(["person_id", "n", "profile_id"], ascending=[True, False, True])
+    return votes.drop_duplicates("person_id")[["person_id", "profile_id"]].reset_index(drop=True)
 
 
 def identity_scores(warehouse: Warehouse, truth_dir: str | Path, *, secret: str, settings: Settings) -> dict:
