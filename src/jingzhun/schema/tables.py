@@ -425,13 +425,15 @@ DELIVERIES = Table("deliveries", "derived", "Every message sent or withheld.", (
     C("channel", "string", "channel", nullable=False),
     C("scheduled_at", TS, "planned send time"),
     C("sent_at", TS, "actual send time"),
-    C("status", "string", "sent, failed, suppressed_no_consent, ...", nullable=False),
+    C("status", "string", "sent, failed, sending, held_out, suppressed_no_consent, suppressed_frequency_cap, "
+      "suppressed_no_address (docs/delivery.md)", nullable=False),
+    C("detail", "string", "why a message failed or was withheld, in words (null when sent)"),
 ), key=("delivery_id",))
 
 RESPONSES = Table("responses", "derived", "Responses to deliveries: opens, clicks, conversions, visits.", (
     C("delivery_id", "string", "delivery", nullable=False),
     C("profile_id", "string", "person", nullable=False),
-    C("response", "string", "open, click, conversion, visit, redemption", nullable=False),
+    C("response", "string", "open, click, unsubscribe, conversion, visit, redemption", nullable=False),
     C("value", "float64", "revenue for conversions"),
     C("responded_at", TS, "when", nullable=False),
 ))
