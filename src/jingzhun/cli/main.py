@@ -226,5 +226,8 @@ def demo(
         _fail(exc)
 
 
+app.add_typer(__import__("jingzhun.cli.rules", fromlist=["app"]).app, name="rules")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
