@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 
@@ -40,10 +41,44 @@ def simulate_spend(n: int, *, p: float = 6.25, q: float = 3.74, gamma: float = 1
     return x, np.round(mean_spend, 2)
 
 
+def simulate_buyers(n: int, *, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(features, label, true probability) of `n` people whose chance to buy is a known logistic function
+    of recency, frequency and spend; a tenth have no interval (NaN), as one-time buyers do."""
+    rng = np.random.default_rng(seed)
+    recency = rng.exponential(60.0, n).round()
+    frequency = rng.poisson(3.0, n) + 1.0
+    spend = np.round(rng.gamma(2.0, 50.0, n) * frequency, 2)
+    interval = np.where(frequency > 1, rng.exponential(40.0, n).round(1), np.nan)
+    noise = rng.normal(size=n)
+    logit = 0.8 - 0.025 * recency + 0.35 * np.log1p(frequency) + 0.1 * np.log1p(spend) - 0.8 * np.log(2)
+    truth = 1.0 / (1.0 + np.exp(-logit))
+    label = (rng.uniform(size=n) < truth).astype(float)
+    features = pd.DataFrame({"recency_days": recency, "frequency": frequency, "monetary_total": spend,
+                             "interpurchase_mean_days": interval, "noise": noise})
+    return features, label, truth
+
+
+def simulate_lapses(n: int, *, seed: int = 0, followup: float = 180.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(covariates, duration, event) of `n` people with an exponential time to lapse whose rate is
+    exp(0.02 recency - 0.5 log(1 + purchase days)) / 200 per day, censored at `followup` days."""
+    rng = np.random.default_rng(seed)
+    recency = rng.uniform(0, 170, n).round()
+    days = rng.poisson(3.0, n) + 1.0
+    rate = np.exp(0.02 * (recency - 85) - 0.5 * np.log1p(days)) / 200.0
+    time = rng.exponential(1.0 / rate)
+    event = (time <= followup).astype(float)
+    duration = np.minimum(time, followup).round(3)
+    covariates = pd.DataFrame({"recency_days": recency, "log_purchase_days": np.log1p(days),
+                               "discount_share": rng.uniform(0, 1, n).round(2)})
+    return covariates, duration, event
+
+
 @pytest.fixture(scope="session")
 def synthetic():
     """The generators of this file, for tests: synthetic.simulate_bgnbd(...), synthetic.model_inputs(...)."""
-    return SimpleNamespace(simulate_bgnbd=simulate_bgnbd, simulate_spend=simulate_spend, model_inputs=model_inputs)
+    return SimpleNamespace(simulate_bgnbd=simulate_bgnbd, simulate_spend=simulate_spend, model_inputs=model_inputs,
+                           simulate_buyers=simulate_buyers, simulate_lapses=simulate_lapses,
+                           invalid_inputs=invalid_inputs)
 
 
 def model_inputs(model_cls, n: int = 1500, seed: int = 3) -> dict[str, np.ndarray]:
@@ -54,4 +89,38 @@ def model_inputs(model_cls, n: int = 1500, seed: int = 3) -> dict[str, np.ndarra
     if model_cls.input_names == ("frequency", "monetary_value"):
         x, m = simulate_spend(n, seed=seed)
         return {"frequency": x, "monetary_value": m}
+    if model_cls.input_names == ("features", "label"):
+        features, label, _ = simulate_buyers(n, seed=seed)
+        return {"features": features, "label": label}
+    if model_cls.input_names == ("features", "duration", "event"):
+        covariates, duration, event = simulate_lapses(n, seed=seed)
+        return {"features": covariates, "duration": duration, "event": event}
     raise AssertionError(f"no test inputs for a model taking {model_cls.input_names}: add them here")
+
+
+_ROWS = [4, 17, 230]
+
+
+def _broken(inputs: dict, name: str, value, column: str | None = None) -> dict:
+    """A copy of `inputs` with rows 4, 17 and 230 of one input (or of one column of a frame) set to `value`."""
+    out = {k: v.copy() for k, v in inputs.items()}
+    if column is None:
+        out[name][_ROWS] = value
+    else:
+        out[name][column] = out[name][column].astype(object if isinstance(value, str) else float)
+        out[name].loc[_ROWS, column] = value
+    return out
+
+
+def invalid_inputs(model_cls, inputs: dict) -> list[tuple[dict, str]]:
+    """Inputs a model must refuse, each with the words its error must say (always counted and located)."""
+    if model_cls.input_names[0] != "features":
+        return [(_broken(inputs, name, value), words)
+                for name in model_cls.input_names for value, words in ((-1.0, "negative"), (np.nan, "NaN"))]
+    cases = [(_broken(inputs, "features", np.inf, "recency_days"), "'recency_days' is infinite")]
+    for name in model_cls.input_names[1:]:
+        cases.append((_broken(inputs, name, np.nan), f"{name} is NaN"))
+        cases.append((_broken(inputs, name, -1.0), "negative" if name == "duration" else f"{name} is not 0 or 1"))
+    if model_cls.name == "churn":
+        cases.append((_broken(inputs, "features", np.nan, "recency_days"), "'recency_days' is NaN"))
+    return cases

@@ -40,6 +40,8 @@ class Model:
     name: ClassVar[str] = ""
     #: what `fit` takes per customer, in order
     input_names: ClassVar[tuple[str, ...]] = ()
+    #: what `predict` takes, when it is not all of `input_names` (the outcomes a model learns from)
+    predict_input_names: ClassVar[tuple[str, ...] | None] = None
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters, so that ``type(m)(**m.get_params())`` is an unfitted clone."""

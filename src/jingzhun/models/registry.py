@@ -13,11 +13,14 @@ from pathlib import Path
 from jingzhun.errors import InputError
 from jingzhun.models.base import Model
 from jingzhun.models.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from jingzhun.models.churn import ChurnModel
+from jingzhun.models.propensity import PropensityModel
 
 __all__ = ["MODELS", "load_model"]
 
 MODELS: dict[str, type[Model]] = {
-    cls.name: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, GammaGammaModel)
+    cls.name: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, GammaGammaModel, PropensityModel,
+                              ChurnModel)
 }
 
 
