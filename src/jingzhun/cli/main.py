@@ -229,5 +229,8 @@ def demo(
 app.add_typer(__import__("jingzhun.cli.rules", fromlist=["app"]).app, name="rules")
 
 
+app.add_typer(__import__("jingzhun.cli.tags", fromlist=["app"]).app, name="tags")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

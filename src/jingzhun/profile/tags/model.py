@@ -162,5 +162,9 @@ class TagDef(BaseModel):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict:
-        """The definition as it is written in YAML (defaults left out)."""
-        return self.model_dump(exclude_none=True, exclude_defaults=True)
+        """The definition as it is written in YAML (defaults left out, the field or score first)."""
+        out = self.model_dump(exclude_none=True, exclude_defaults=True)
+        for key, first in (("bands", ("feature", "where")), ("score", ("name",))):
+            if key in out:
+                out[key] = {**{k: out[key][k] for k in first if k in out[key]}, **out[key]}
+        return out
