@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from jingzhun.profile import assortment, behaviour, demographics, geo, rfm
+from jingzhun.profile import assortment, behaviour, demographics, geo, price, rfm
 from jingzhun.profile.clock import SECONDS_PER_DAY, Clock, epoch_seconds
 from jingzhun.profile.keys import (
     CUSTOMER_KEY_ORDER, EVENT_KEY_ORDER, ORDER_KEY_ORDER, attach_profiles, is_bot, left_join, profile_identifiers,
@@ -153,6 +153,7 @@ def feature_table(inputs: FeatureInputs) -> ir.Table:
     clock = inputs.clock
     parts = [
         rfm.purchase_features(inputs.orders, clock),
+        price.price_features(inputs.orders),
         rfm.interval_features(inputs.orders, clock),
         rfm.basket_units(inputs.lines),
         assortment.share_features(inputs.lines),

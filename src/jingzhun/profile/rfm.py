@@ -1,5 +1,6 @@
 """Purchase features from orders: recency, frequency, monetary, order value, purchase intervals,
-returns, discounts and coupons, channel mix and basket size.
+returns, discounts and coupons, channel mix and basket size (the price-sensitivity index built on the
+discount and coupon signals is in :mod:`jingzhun.profile.price`).
 
 A *purchase* is an order that is not a return, not cancelled and has a positive amount; a *return* is an order with
 ``is_return`` (credit notes and cancellations). Days are local days (see :mod:`jingzhun.profile.clock`).
@@ -12,7 +13,8 @@ import ibis.expr.types as ir
 
 from jingzhun.profile.clock import Clock
 
-__all__ = ["CHANNELS", "is_purchase", "purchase_features", "interval_features", "basket_units"]
+__all__ = ["CHANNELS", "is_purchase", "has_coupon", "has_discount", "purchase_features", "interval_features",
+           "basket_units"]
 
 CHANNELS = ("web", "app", "store", "wechat", "marketplace")
 
@@ -23,13 +25,23 @@ def is_purchase(orders: ir.Table) -> ir.BooleanValue:
     return ~orders.is_return & (orders.status.fill_null("").lower() != "cancelled") & (orders.amount > 0)
 
 
+def has_coupon(orders: ir.Table) -> ir.BooleanValue:
+    """The order carries a coupon code (blank codes are none)."""
+    return orders.coupon_code.notnull() & (orders.coupon_code.strip() != "")
+
+
+def has_discount(orders: ir.Table) -> ir.BooleanValue:
+    """The order was sold below its list value (a positive discount)."""
+    return orders.discount.fill_null(0.0) > 0
+
+
 def purchase_features(orders: ir.Table, clock: Clock) -> ir.Table:
     """One row per profile with orders: RFM, order value, returns, discounts, channel mix, lines."""
     o = orders.mutate(
         _buy=is_purchase(orders),
         _day=clock.local_day(orders.ordered_at),
         _discount=orders.discount.fill_null(0.0),
-        _coupon=orders.coupon_code.notnull() & (orders.coupon_code.strip() != ""),
+        _coupon=has_coupon(orders),
         _channel=orders.channel.fill_null("").lower(),
     )
     buy = o._buy
@@ -44,7 +56,7 @@ def purchase_features(orders: ir.Table, clock: Clock) -> ir.Table:
         monetary_total=o.amount.sum(where=buy),
         returns=(~buy & o.is_return).ifelse(1, 0).sum(),
         returned_amount=o.amount.abs().sum(where=~buy & o.is_return),
-        _discounted=(buy & ((o._discount > 0) | o._coupon)).ifelse(1, 0).sum(),
+        _discounted=(buy & (has_discount(o) | o._coupon)).ifelse(1, 0).sum(),
         _couponed=(buy & o._coupon).ifelse(1, 0).sum(),
         mean_discount_rate=rate.mean(),
         mean_lines=o.n_lines.cast("float64").mean(where=buy),
@@ -64,7 +76,6 @@ def purchase_features(orders: ir.Table, clock: Clock) -> ir.Table:
         avg_order_value=share(ibis.literal(1)) * agg.monetary_total,
         return_rate=share(agg.returns),
         discount_share=share(agg._discounted),
-        price_sensitivity=share(agg._discounted),
         coupon_share=share(agg._couponed),
         **{f"share_{c}": share(agg[f"_n_{c}"]) for c in CHANNELS},
     ).drop("_discounted", "_couponed", *per_channel)
