@@ -28,7 +28,8 @@ from jingzhun.segment.language import (
     ScoreRef, StartsWith, Tag, Window, Within, parse,
 )
 
-__all__ = ["compile_audience", "audience", "bind", "haversine_km", "EARTH_RADIUS_KM"]
+__all__ = ["compile_audience", "compile_conditions", "leaf_conditions", "audience", "bind", "haversine_km",
+           "EARTH_RADIUS_KM"]
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +208,12 @@ class _Compiler:
         return _members(self.base, per.filter(per.n == count.n))
 
     # -- events ----------------------------------------------------------------------------------------
-    def visit_Did(self, node: Did) -> ir.BooleanValue:
+    def _matching_events(self, node: Did) -> ir.Table:
         events = self._need("events")
-        ev = events.filter(events.event == node.event, *[self._property(events, c) for c in node.where])
+        return events.filter(events.event == node.event, *[self._property(events, c) for c in node.where])
+
+    def visit_Did(self, node: Did) -> ir.BooleanValue:
+        ev = self._matching_events(node)
         if node.which != "any":
             ev = ev.filter(ev.timestamp <= _ts(self.ctx.as_of))
             agg = ev.timestamp.min() if node.which == "first" else ev.timestamp.max()
@@ -274,6 +278,74 @@ class _Compiler:
         pairs = homes.cross_join(store)
         near = pairs.filter(haversine_km(pairs.latitude, pairs.longitude, pairs._s_lat, pairs._s_lon) <= float(node.km))
         return _members(base, near)
+
+
+    # -- evidence: what one condition looked at, for previews ------------------------------------------
+    def evidence(self, node: Node) -> ir.Table | None:
+        """profile_id and ``value`` for the profiles of the base: the value ``node`` tested (a field or
+        score value, a number of events or orders, a first or last time, a distance in km); None for a
+        tag, which has no value beyond being there."""
+        method = getattr(self, f"evidence_{type(node).__name__}", None)
+        return None if method is None else method(node)
+
+    def _mine(self, rows: ir.Table) -> ir.Table:
+        return rows.filter(rows.profile_id.isin(self.base.profile_id))
+
+    def _evidence_predicate(self, node) -> ir.Table:
+        left = node.left
+        if isinstance(left, Field):
+            return self.base.select("profile_id", value=self.base[left.name])
+        scores = self._mine(self._need("scores"))
+        mine = scores.filter(scores.score == left.name)
+        return mine.group_by("profile_id").aggregate(value=mine.value.max())
+
+    evidence_Compare = evidence_Between = evidence_InList = evidence_Contains = evidence_StartsWith = \
+        evidence_IsNull = _evidence_predicate
+
+    def evidence_Did(self, node: Did) -> ir.Table:
+        ev = self._mine(self._matching_events(node))
+        if node.which != "any":
+            ev = ev.filter(ev.timestamp <= _ts(self.ctx.as_of))
+            return ev.group_by("profile_id").aggregate(
+                value=ev.timestamp.min() if node.which == "first" else ev.timestamp.max())
+        ev = ev.filter(*self._window(ev.timestamp, node.window))
+        return ev.group_by("profile_id").aggregate(value=ev.count())
+
+    def evidence_Bought(self, node: Bought) -> ir.Table:
+        rows = self._mine(self._bought_rows(node.item, node.window))
+        return rows.group_by("profile_id").aggregate(value=rows.order_id.nunique())
+
+    def evidence_Within(self, node: Within) -> ir.Table:
+        base = self.base
+        if node.store is None:
+            return base.select("profile_id", value=haversine_km(base.latitude, base.longitude, node.latitude,
+                                                                node.longitude))
+        stores = self._need("stores")
+        store = stores.filter(stores.store_id == node.store).select(_s_lat="latitude", _s_lon="longitude")
+        pairs = base.select("profile_id", "latitude", "longitude").cross_join(store)
+        return pairs.select("profile_id", value=haversine_km(pairs.latitude, pairs.longitude, pairs._s_lat,
+                                                             pairs._s_lon))
+
+
+def leaf_conditions(node: Node, negated: bool = False):
+    """The conditions under the and/or/not of a checked expression, each with whether an odd number of
+    ``not`` stands above it: ``(leaf, negated)`` pairs, left to right."""
+    if isinstance(node, (And, Or)):
+        for item in node.items:
+            yield from leaf_conditions(item, negated)
+    elif isinstance(node, Not):
+        yield from leaf_conditions(node.item, not negated)
+    else:
+        yield node, negated
+
+
+def compile_conditions(expression: Node | str, context) -> list[tuple[Node, bool, ir.BooleanValue, ir.Table | None]]:
+    """Each condition of an expression compiled on its own: ``(leaf, negated, held, evidence)``, where
+    ``held`` is the leaf's boolean over ``context.base`` (before any ``not`` above it) and ``evidence``
+    the table of what it tested (see ``_Compiler.evidence``). Previews use it to say why a profile matched."""
+    compiler = _Compiler(context)
+    node = bind(expression, context)
+    return [(leaf, neg, compiler.visit(leaf), compiler.evidence(leaf)) for leaf, neg in leaf_conditions(node)]
 
 
 def _top_level(text: ir.StringValue) -> ir.StringValue:
