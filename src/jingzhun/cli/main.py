@@ -230,6 +230,7 @@ app.add_typer(__import__("jingzhun.cli.rules", fromlist=["app"]).app, name="rule
 
 
 app.add_typer(__import__("jingzhun.cli.tags", fromlist=["app"]).app, name="tags")
+app.add_typer(__import__("jingzhun.cli.segment", fromlist=["app"]).app, name="segment")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,7 +37,7 @@ from jingzhun.errors import JingzhunError
 from jingzhun.segment.saved import Segment, save_segment
 
 __all__ = ["RFM_SEGMENTS", "RFM_GRID", "segment_of", "rfm_scores", "rfm_grid", "rfm_summary", "rfm_members",
-           "save_rfm_segments", "RFM_PREFIX"]
+           "save_rfm_segments", "RFM_PREFIX", "grid_frame", "summary_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,18 @@ def grid_frame(grid: pd.DataFrame) -> dict:
                         "mean_monetary": None if c is None else float(c.mean_monetary)})
         rows.append(row)
     return {"rows": rows}
+
+
+def summary_rows(summary: pd.DataFrame) -> list[dict]:
+    """The executed summary as plain rows in the order of RFM_SEGMENTS (segments with nobody are 0)."""
+    found = {r.segment: r for r in summary.itertuples()}
+    rows = []
+    for name in RFM_SEGMENTS:
+        r = found.get(name)
+        rows.append({"segment": name, "profiles": int(r.profiles) if r else 0,
+                     "monetary_total": float(r.monetary_total) if r else 0.0,
+                     "mean_monetary": float(r.mean_monetary) if r else None})
+    return rows
 
 
 def rfm_members(features: ir.Table, rule: dict) -> ir.Table:
