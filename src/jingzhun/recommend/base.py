@@ -198,7 +198,9 @@ class Recommender(Model):
 
     @classmethod
     def _from_parts(cls, document: dict[str, Any], arrays: dict[str, np.ndarray]) -> Recommender:
-        model = cls(**document.get("init_params", {}))
+        # JSON has no tuples: parameters given as tuples come back as lists
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in document.get("init_params", {}).items()}
+        model = cls(**params)
         model._set_meta(document.get("fitted") or {})
         model._set_array_state(arrays)
         return model

@@ -15,11 +15,13 @@ exactly as :class:`ALSRecommender` does.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from jingzhun.recommend.base import Recommender
 from jingzhun.recommend.interactions import Interactions
@@ -80,10 +82,13 @@ class ALSRecommender(Recommender):
     def _fit(self, interactions: Interactions, **context: Any) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        als = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                                      iterations=self.iterations, random_state=self.random_state,
-                                      num_threads=self.num_threads, calculate_training_loss=False)
-        als.fit(confidence(interactions.matrix), show_progress=False)
+        # BLAS threads fight implicit's own threads (2 cores: both at once is far slower)
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # implicit's check of the process-wide BLAS setting
+            als = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                                          iterations=self.iterations, random_state=self.random_state,
+                                          num_threads=self.num_threads, calculate_training_loss=False)
+            als.fit(confidence(interactions.matrix), show_progress=False)
         self.user_factors_ = np.asarray(als.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(als.item_factors, dtype=np.float32)
 
