@@ -11,8 +11,9 @@ future in, and it has no history to learn from anyway.
 
 **Which features.** Behaviour before T: recency, frequency, spend, tenure, intervals between
 purchases, returns, discounts and coupons, basket size, category and brand breadth, channel mix,
-engagement counts, the repurchase clock of consumables, and the ratio of recency to the person's own
-mean interval ("overdue"). Left out: identifiers and record counts (``n_identifiers``, ``n_records``
+engagement counts, the repurchase clock of consumables, the ratio of recency to the person's own
+mean interval ("overdue"), and recent activity: purchase orders and spend in the 30, 90, 180 and 365
+days before T (:func:`recent_activity`). Left out: identifiers and record counts (``n_identifiers``, ``n_records``
 count identifiers and records from any time), and home, store distance and demographics (traits
 taken from records of any time, and not behaviour). Missing values stay missing (NaN): for example a
 one-time buyer has no interval; gradient boosting treats missing as its own branch.
@@ -35,14 +36,14 @@ import numpy as np
 import pandas as pd
 
 from jingzhun.models.validation import ModelInputError
-from jingzhun.profile.clock import Clock, epoch_seconds
+from jingzhun.profile.clock import SECONDS_PER_DAY, Clock, epoch_seconds
 from jingzhun.profile.features import features_as_of
 from jingzhun.profile.keys import keyed_orders
 from jingzhun.profile.rfm import is_purchase
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["BEHAVIOUR_FEATURES", "moment", "window_end", "buyers_as_of", "purchasers", "propensity_frame",
-           "category_share", "data_end"]
+           "category_share", "data_end", "recent_activity", "RECENT_WINDOWS", "RECENT_FEATURES"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ BEHAVIOUR_FEATURES: tuple[str, ...] = (
     "n_brands", "share_web", "share_app", "share_store", "share_wechat", "share_marketplace", "n_events",
     "events_90d", "email_opened_90d", "email_clicked_90d", "push_opened_90d", "sms_clicked_90d",
 )
+
+#: windows (days before the cut-off) of the recent-activity features
+RECENT_WINDOWS: tuple[int, ...] = (30, 90, 180, 365)
+RECENT_FEATURES: tuple[str, ...] = tuple(f"{kind}_{w}d" for w in RECENT_WINDOWS for kind in ("orders", "spend"))
 
 
 def moment(value: Any) -> datetime:
@@ -76,14 +81,18 @@ def _days(value: Any, name: str) -> int:
 def buyers_as_of(warehouse: Warehouse, as_of: Any, *, timezone: str = "UTC",
                  extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Features as of ``as_of`` of every profile with a purchase before it: profile_id, the
-    BEHAVIOUR_FEATURES (float64), ``overdue``, and the ``extra`` profile_features columns asked for;
+    BEHAVIOUR_FEATURES and RECENT_FEATURES (float64), ``overdue``, and the ``extra`` profile_features columns asked for;
     sorted by profile_id."""
-    staged = features_as_of(warehouse, moment(as_of), timezone=timezone)
+    as_of = moment(as_of)
+    staged = features_as_of(warehouse, as_of, timezone=timezone)
     buyers = staged.filter(staged.frequency > 0).select("profile_id", *BEHAVIOUR_FEATURES, *extra)
     frame = warehouse.execute(buyers.order_by("profile_id"))
     warehouse.drop_stage(staged.get_name())
-    frame = frame.reset_index(drop=True)
-    for name in BEHAVIOUR_FEATURES:
+    recent = warehouse.execute(recent_activity(warehouse, as_of)).set_index("profile_id")
+    frame = frame.join(recent, on="profile_id").reset_index(drop=True)
+    for name in RECENT_FEATURES:
+        frame[name] = frame[name].fillna(0.0)
+    for name in (*BEHAVIOUR_FEATURES, *RECENT_FEATURES):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         overdue = frame.recency_days / frame.interpurchase_mean_days
@@ -99,6 +108,20 @@ def _purchase_orders(warehouse: Warehouse, start: datetime, end: datetime) -> ir
                            & (at < ibis.literal(int(end.timestamp()))))
     keyed = keyed_orders(warehouse, window)
     return keyed.filter(keyed.profile_id.notnull())
+
+
+def recent_activity(warehouse: Warehouse, as_of: Any) -> ir.Table:
+    """Per profile with a purchase in the last year before ``as_of``: purchase orders (``orders_<w>d``)
+    and their amount (``spend_<w>d``) in the ``w`` days before it, for each of RECENT_WINDOWS."""
+    end = moment(as_of)
+    buys = _purchase_orders(warehouse, end - timedelta(days=max(RECENT_WINDOWS)), end)
+    age = ibis.literal(int(end.timestamp())) - epoch_seconds(buys.ordered_at)
+    columns = {}
+    for w in RECENT_WINDOWS:
+        inside = age <= ibis.literal(w * SECONDS_PER_DAY)
+        columns[f"orders_{w}d"] = inside.ifelse(1, 0).sum().cast("float64")
+        columns[f"spend_{w}d"] = inside.ifelse(buys.amount, 0.0).sum().cast("float64")
+    return buys.group_by("profile_id").aggregate(**columns)
 
 
 def purchasers(warehouse: Warehouse, start: Any, end: Any, *, category: str | None = None) -> ir.Table:
