@@ -333,6 +333,8 @@ SCORES = Table("scores", "derived", "Model scores per profile (the latest of eac
     C("value", "float64", "the score", nullable=False),
     C("model_id", "string", "model that produced it (see `models`)", nullable=False),
     C("computed_at", TS, "when", nullable=False),
+    C("reason", "string", "why, in words a marketer can show, for scores that explain themselves (churn_risk: "
+      "the features that raise the risk most)"),
 ), key=("profile_id", "score"))
 
 MODELS = Table("models", "derived", "The model registry: every fitted model, what it was fitted on, and how well it did.", (
