@@ -13,9 +13,10 @@ A template has a subject, a plain-text body and an HTML body (which parts a chan
 
 Why this shape:
 
-* **Sandboxed.** Templates are written by marketers, not developers; the sandbox refuses access to
-  Python internals (``__class__``, ``mro``, functions with side effects), so a template cannot read
-  the secret or the warehouse.
+* **Sandboxed, immutable.** Templates are written by marketers, not developers; the sandbox refuses
+  Python internals (``__class__``, ``__globals__``), so a template cannot reach the secret or the
+  warehouse, and refuses changing a list or a mapping, so one person's message cannot alter the data
+  the next one is rendered from.
 * **StrictUndefined.** A misspelt or missing field is an error naming the template, the part and the
   field, raised while deliver renders every message before sending the first one: a campaign never
   goes out half-sent, nor with "Dear ," in it.
@@ -34,7 +35,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from jingzhun.activation.errors import TemplateError
 
@@ -71,8 +72,8 @@ class RenderedMessage:
     html: str | None
 
 
-def _environment(autoescape: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
 
 
 @dataclass

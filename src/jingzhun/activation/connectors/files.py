@@ -51,7 +51,7 @@ class FileConnector:
             return []
         try:
             path = self.write(messages)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: text the chosen encoding cannot hold
             return [Outcome(m.delivery_id, FAILED, utc_now(), f"file export: {exc}") for m in messages]
         at = utc_now()
         return [Outcome(m.delivery_id, SENT, at, f"exported to {path.name}") for m in messages]
