@@ -46,7 +46,7 @@ class FeatureInputs:
     population: ir.Table  # profile_id, n_identifiers
     orders: ir.Table
     lines: ir.Table  # purchase lines with ordered_at and product fields
-    events: ir.Table  # non-bot events: profile_id, type, event, timestamp
+    events: ir.Table  # non-bot events that may be engagement (a superset of it): profile_id, type, event, timestamp
     customers: ir.Table
     stores: ir.Table
 
@@ -69,6 +69,23 @@ def _only(rows: ir.Table, kinds: tuple[str, ...], keys: ir.Table | None) -> ir.T
     return rows.filter(cond)
 
 
+def _maybe_engagement(warehouse: Warehouse, events: ir.Table) -> ir.BooleanValue:
+    """A cheap test that keeps every engagement event (and drops the browsing and bookkeeping rows).
+
+    Engagement is decided on the normalised event name, a string computation per row; the events table
+    holds few distinct (type, event) pairs, so the test runs on those pairs and the rows are matched to
+    the pairs that pass by plain equality. The families still apply :func:`behaviour.engagement`
+    themselves, so this only has to keep at least the engagement rows.
+    """
+    pairs = events.select("type", "event").distinct()
+    passing = warehouse.execute(behaviour.engagement(pairs))
+    types = sorted({str(x) for x in passing.type.dropna()})
+    names = sorted({str(x) for x in passing.event.dropna()})
+    if not types or not names:
+        return ibis.literal(False)
+    return events.type.isin(types) & events.event.isin(names)
+
+
 def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | None = None,
                    stage: bool = True) -> FeatureInputs:
     """Attach profiles to the source rows and cut them at as_of.
@@ -77,30 +94,36 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
     to the ones carrying one of their identifiers, then attached as usual (so a row goes where a full
     build would put it), then kept when they land on one of the people. ``stage`` materialises each
     input once (the families read them several times).
+
+    Rows are cut at as_of by comparing timestamps directly (``t < as_of`` is ``floor(epoch(t)) < as_of``
+    for a whole-second as_of), which the engines answer from their column statistics; events are cut to
+    the possible engagement events before they are attached, as no feature reads the others.
     """
     imap = warehouse.table("identity_map")
     keys = None
     pop = population(warehouse)
     if profiles is not None:
         wanted = profiles.select("profile_id").distinct()
-        pop = pop.filter(pop.profile_id.isin(wanted.profile_id))
+        pop = pop.semi_join(wanted, "profile_id")
         ids = profile_identifiers(imap)
-        keys = ids.filter(ids.profile_id.isin(wanted.profile_id)).select("kind", "key")
+        keys = ids.semi_join(wanted, "profile_id").select("kind", "key")
         if stage:
             keys = warehouse.stage(keys)
+    if stage:
+        pop = warehouse.stage(pop)
 
     def mine(t: ir.Table) -> ir.Table:
         t = t.filter(t.profile_id.notnull())
-        return t if profiles is None else t.filter(t.profile_id.isin(pop.profile_id))
+        return t if profiles is None else t.semi_join(pop, "profile_id")
 
-    cut = ibis.literal(clock.as_of_epoch)
+    before = clock.as_of_literal
     o = warehouse.table("orders")
-    o = o.filter(epoch_seconds(o.ordered_at) < cut)
+    o = o.filter(o.ordered_at < before)
     o = _only(o.select(*_ORDER_COLUMNS, *ORDER_KEY_ORDER), ORDER_KEY_ORDER, keys)
     orders = mine(attach_profiles(o, imap, ORDER_KEY_ORDER)).select("profile_id", *_ORDER_COLUMNS)
 
     e = warehouse.table("events")
-    e = e.filter((epoch_seconds(e.timestamp) < cut) & ~is_bot(e))
+    e = e.filter((e.timestamp < before) & ~is_bot(e) & _maybe_engagement(warehouse, e))
     e = _only(e.select("type", "event", "timestamp", *EVENT_KEY_ORDER), EVENT_KEY_ORDER, keys)
     events = mine(attach_profiles(e, imap, EVENT_KEY_ORDER)).select("profile_id", "type", "event", "timestamp")
 
@@ -110,7 +133,7 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
         "profile_id", "signed_up_at", "latitude", "longitude", *demographics.TRAITS)
 
     if stage:
-        orders, events, customers, pop = (warehouse.stage(x) for x in (orders, events, customers, pop))
+        orders, events, customers = (warehouse.stage(x) for x in (orders, events, customers))
 
     buys = orders.filter(rfm.is_purchase(orders)).select("profile_id", "source", "order_id", "ordered_at")
     ln = warehouse.table("order_lines")
