@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from jingzhun.config import Settings
 from jingzhun.identity import resolve
@@ -31,6 +33,13 @@ def test_rank_auc():
     assert rank_auc(pd.Series([0.5, 0.5]), pd.Series([0, 1])) == 0.5
 
 
+def test_rank_auc_agrees_with_scikit_learn():
+    rng = np.random.default_rng(3)
+    labels = pd.Series(rng.random(500) < 0.3)
+    scores = pd.Series(np.round(rng.random(500) + 0.4 * labels, 1))  # rounded: many ties
+    assert rank_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim")
@@ -46,7 +55,7 @@ def simulated(tmp_path_factory):
     resolve(wh, settings.identity)
     build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai", full=True)
     feats = wh.execute(wh.table("profile_features").select(
-        "profile_id", "n_events", "peak_hour", "discount_share", "frequency"))
+        "profile_id", "n_events", "peak_hour", "discount_share", "price_sensitivity", "frequency"))
     imap = wh.execute(wh.table("identity_map").select("kind", "key", "profile_id", "is_shared"))
     wh.close()
     truth = keyed_truth(root / "world" / "truth", secret=SECRET, settings=settings)
@@ -57,12 +66,11 @@ def simulated(tmp_path_factory):
     votes = votes.sort_values(["person_id", "n", "profile_id"], ascending=[True, False, True])
     person_profile = votes.drop_duplicates("person_id")[["person_id", "profile_id"]]
     persons = pd.read_parquet(root / "world" / "truth" / "persons.parquet")
+    persons = persons.rename(columns={"price_sensitivity": "true_price_sensitivity"})
     return persons.merge(person_profile, on="person_id").merge(feats, on="profile_id")
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 3 target not met yet: peak hour = true preferred hour for 69.8% (target 80%)",
-                   strict=False)
 def test_peak_hour_is_the_preferred_hour(simulated):
     engaged = simulated[simulated.n_events >= 10]
     assert len(engaged) > 1_000
@@ -71,8 +79,19 @@ def test_peak_hour_is_the_preferred_hour(simulated):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 3 target not met yet: price-sensitivity AUC 0.668 (target 0.8)", strict=False)
-def test_discount_use_separates_price_sensitive_people(simulated):
+def test_price_sensitivity_ranks_price_sensitive_people_above_discount_share(simulated):
     buyers = simulated[simulated.frequency >= 1]
-    auc = rank_auc(buyers.discount_share, buyers.price_sensitive)
-    assert auc >= 0.8, f"AUC of discount_share for price_sensitive: {auc:.3f} over {len(buyers)} buyers"
+    auc = rank_auc(buyers.price_sensitivity, buyers.price_sensitive)
+    share_auc = rank_auc(buyers.discount_share, buyers.price_sensitive)
+    assert auc >= 0.69 and auc >= share_auc + 0.02, f"AUC {auc:.3f} (discount_share {share_auc:.3f})"
+    regulars = buyers[buyers.frequency >= 5]
+    assert rank_auc(regulars.price_sensitivity, regulars.price_sensitive) >= 0.78
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="AUC 0.701 over all buyers; the best any score reaches from order headers is 0.71, "
+                          "0.78 with line discounts and catalogue prices (docs/features.md)", strict=False)
+def test_price_sensitivity_separates_price_sensitive_people(simulated):
+    buyers = simulated[simulated.frequency >= 1]
+    auc = rank_auc(buyers.price_sensitivity, buyers.price_sensitive)
+    assert auc >= 0.8, f"AUC of price_sensitivity for price_sensitive: {auc:.3f} over {len(buyers)} buyers"
