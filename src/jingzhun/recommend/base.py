@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from jingzhun import __version__
@@ -93,8 +94,14 @@ class Recommender(Model):
                              field="interactions")
         self._fit(interactions, **context)
         self.item_ids_ = np.asarray(interactions.items, dtype=str)
+        self.user_ids_ = np.asarray(interactions.users, dtype=str)
         self.n_users_ = int(interactions.n_users)
         return self
+
+    def user_positions(self, profile_ids) -> np.ndarray:
+        """Positions of ``profile_ids`` among the profiles the model was fitted on (-1: not among them)."""
+        self._check_fitted()
+        return pd.Index(self.user_ids_).get_indexer(np.asarray(profile_ids, dtype=str))
 
     def _fit(self, interactions: Interactions, **context: Any) -> None:
         raise NotImplementedError
@@ -162,7 +169,7 @@ class Recommender(Model):
         self.n_users_ = int(meta["n_users"])
 
     def _array_state(self) -> dict[str, np.ndarray]:
-        state = {"item_ids_": self.item_ids_}
+        state = {"item_ids_": self.item_ids_, "user_ids_": self.user_ids_}
         for name in self._arrays:
             value = getattr(self, name)
             if sp.issparse(value):
@@ -175,6 +182,7 @@ class Recommender(Model):
 
     def _set_array_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.item_ids_ = arrays["item_ids_"]
+        self.user_ids_ = arrays["user_ids_"]
         for name in self._arrays:
             if f"{name}.data" in arrays:
                 setattr(self, name, sp.csr_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"],

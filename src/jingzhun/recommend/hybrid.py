@@ -27,7 +27,7 @@ __all__ = ["HybridRecommender", "simplex_grid"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COMPONENTS = ("als", "item_knn", "popularity", "content")
+DEFAULT_COMPONENTS = ("als", "bm25", "popularity", "content")
 
 
 def simplex_grid(n: int, step: float) -> np.ndarray:
@@ -130,7 +130,7 @@ class HybridRecommender(Recommender):
     def sources(self, users, rows, items) -> np.ndarray:
         self._check_fitted()
         names, lead = self._leaders(np.asarray(users), sp.csr_matrix(rows), np.asarray(items))
-        return np.asarray(names, dtype=object)[lead]
+        return np.asarray([self.components_[n].name for n in names], dtype=object)[lead]
 
     def _reasons(self, users, rows, items, catalogue) -> np.ndarray:
         names, lead = self._leaders(users, rows, items)
@@ -153,17 +153,19 @@ class HybridRecommender(Recommender):
         self._component_documents = meta["components"]
 
     def _array_state(self) -> dict[str, np.ndarray]:
-        state = {"item_ids_": self.item_ids_}
+        state = {"item_ids_": self.item_ids_, "user_ids_": self.user_ids_}
         for n, model in self.components_.items():
-            state.update({f"{n}/{k}": v for k, v in model._array_state().items()})
+            state.update({f"{n}/{k}": v for k, v in model._array_state().items() if k != "user_ids_"})
         return state
 
     def _set_array_state(self, arrays: dict[str, np.ndarray]) -> None:
         from jingzhun.recommend.registry import recommender_class
 
         self.item_ids_ = arrays["item_ids_"]
+        self.user_ids_ = arrays["user_ids_"]
         self.components_ = {}
         for n, document in self._component_documents.items():
             mine = {k[len(n) + 1:]: v for k, v in arrays.items() if k.startswith(f"{n}/")}
+            mine["user_ids_"] = self.user_ids_
             self.components_[n] = recommender_class(document["model"])._from_parts(document, mine)
         del self._component_documents

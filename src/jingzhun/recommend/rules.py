@@ -122,10 +122,16 @@ def pick_diverse(candidates: np.ndarray, categories: np.ndarray, n: int | np.nda
 
 
 def apply_rules(model: Recommender, interactions: Interactions, users: np.ndarray, n: int,
-                rules: BusinessRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Items (people x n, -1 pads), their scores and whether each is a restock, for one block of people."""
+                rules: BusinessRules, model_users: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items (people x n, -1 pads), their scores and whether each is a restock, for one block of people.
+
+    ``users``: positions in ``interactions``; ``model_users``: the same people's positions among the
+    model's training profiles (default: looked up by profile id).
+    """
     rows = interactions.matrix[users]
-    raw = model.scores(users, rows).astype(np.float64)
+    if model_users is None:
+        model_users = model.user_positions(interactions.users[users])
+    raw = model.scores(model_users, rows).astype(np.float64)
     block = raw.copy()
     masks = rule_masks(interactions, users)
     catalogue = interactions.catalogue

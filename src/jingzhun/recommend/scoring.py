@@ -44,10 +44,12 @@ def recommend_all(model: Recommender, interactions: Interactions, n: int = 10, *
     align_to_model(model, interactions)
     users = np.arange(interactions.n_users) if users is None else np.asarray(users, dtype=np.int64)
     names = interactions.catalogue
+    model_users = model.user_positions(interactions.users[users])
     frames = []
     for lo in range(0, len(users), batch_size):
         block = users[lo:lo + batch_size]
-        picked, scores, restock = apply_rules(model, interactions, block, n, rules)
+        block_model = model_users[lo:lo + batch_size]
+        picked, scores, restock = apply_rules(model, interactions, block, n, rules, block_model)
         valid = picked >= 0
         row = np.repeat(np.arange(len(block)), n).reshape(picked.shape)[valid]
         rank = (np.cumsum(valid, axis=1))[valid]
@@ -59,7 +61,7 @@ def recommend_all(model: Recommender, interactions: Interactions, n: int = 10, *
         modelled = ~is_restock
         if modelled.any():
             pair_rows = rows[row[modelled]]
-            pair_users = block[row[modelled]]
+            pair_users = block_model[row[modelled]]
             reason[modelled] = model.reasons(pair_users, pair_rows, items[modelled], names)
             source[modelled] = model.sources(pair_users, pair_rows, items[modelled])
         if is_restock.any():
