@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 profiles_app = typer.Typer(help="Look at the people in the warehouse.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(__import__("jingzhun.cli.recommend", fromlist=["app"]).app, name="recommend")
 
 ProjectOpt = typer.Option(
     None, "--project", "-p", help="Project folder (default: $JINGZHUN_PROJECT or the current folder).",
