@@ -243,12 +243,14 @@ def overlap(targets: list[str] = typer.Argument(..., help="Two or more segments 
 def snapshot(names: list[str] = typer.Argument(..., help="Saved segments to snapshot."),
              as_of: Optional[str] = AsOfOpt, project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
     """Record the members of saved segments now, with who entered and who left since the last snapshot."""
+    from jingzhun.segment.saved import get_segment
     from jingzhun.segment.snapshots import take_snapshot
 
     try:
         with _open(project) as proj:
             when = _as_of(proj, as_of)
-            results = [take_snapshot(proj.warehouse, name, as_of=when) for name in names]
+            segments = [get_segment(proj.warehouse, name) for name in names]  # every name known before any write
+            results = [take_snapshot(proj.warehouse, seg, as_of=when) for seg in segments]
             if json_out:
                 print_json([r.to_dict() for r in results])
                 return

@@ -21,6 +21,7 @@ from jingzhun.segment.catalog import Catalog
 from jingzhun.segment.clusters import ClusterModel, buyers
 from jingzhun.segment.compiler import audience
 from jingzhun.segment.context import as_utc
+from jingzhun.segment.errors import AudienceError
 from jingzhun.segment.inputs import default_as_of, features_at, segment_context
 from jingzhun.segment.language import Field, parse
 from jingzhun.segment.lifecycle import lifecycle_stages, rules_of
@@ -60,9 +61,12 @@ def resolve(warehouse, target) -> Target:
         raise JingzhunError("name a saved segment or write an audience expression, e.g. \"gender = 'F'\"")
     try:
         seg = get_segment(warehouse, target)
-    except SegmentNotFoundError:
-        catalog = Catalog.from_warehouse(warehouse)
-        node = catalog.check(parse(target), target)
+    except SegmentNotFoundError as missing:
+        try:
+            node = Catalog.from_warehouse(warehouse).check(parse(target), target)
+        except AudienceError as exc:
+            raise JingzhunError(f"{target!r} is neither a saved segment nor an audience expression.\n"
+                                f"As a segment: {missing}\nAs an expression: {exc}") from None
         return Target(label=node.to_text(), expression=node.to_text())
     return Target(label=seg.name, segment=seg)
 
@@ -115,7 +119,9 @@ def overlap(warehouse, targets: list, as_of=None) -> Overlap:
         raise JingzhunError("overlap needs two segments or more")
     resolved = [resolve(warehouse, t) for t in targets]
     as_of = as_utc(as_of) if as_of is not None else default_as_of(warehouse)
-    parts = [members(warehouse, t, as_of).distinct().mutate(seg=ibis.literal(i, type="int64"))
+    # one column type for the union: some kinds carry profile_id as non-nullable text, some as nullable
+    parts = [members(warehouse, t, as_of).distinct().select(profile_id=ibis._.profile_id.cast("string"),
+                                                            seg=ibis.literal(i, type="int64"))
              for i, t in enumerate(resolved)]
     long = warehouse.stage(ibis.union(*parts))
     sizes = warehouse.execute(long.group_by("seg").aggregate(n=long.count()))
