@@ -7,6 +7,8 @@ identity map.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -69,6 +71,15 @@ class Population:
             rows.append({kind: ids_of(i)[kind], "channel": channel, "purpose": purpose, "status": status,
                          "recorded_at": at, "source": "crm", "load_id": "l1", "quality_flags": ""})
         self.wh.append("consents", pd.DataFrame(rows))
+
+
+def duckdb_warehouse(tmp_path: Path):
+    """For modules whose subject is a connector or a template rather than the engine: they override the
+    ``warehouse`` fixture with this, so the Spark lane does not repeat them."""
+    wh = Warehouse.duckdb(tmp_path / "warehouse.duckdb")
+    wh.ensure_schema()
+    yield wh
+    wh.close()
 
 
 @pytest.fixture

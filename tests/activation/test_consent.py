@@ -1,12 +1,15 @@
-"""Consent state at a moment, worked out by hand for each rule (on DuckDB and on PySpark)."""
+"""Consent state at a moment, worked out by hand for each rule, and an opt-out stopping a campaign's later
+step: on DuckDB and on PySpark."""
 
 from __future__ import annotations
 
 import ibis
 import pandas as pd
+import pytest
 
-from jingzhun.activation import consent_state, consented
-from tests.activation.conftest import hours, pid
+from jingzhun.activation import FileConnector, consent_state, consented, deliver, delivery_id_for, record_response
+from jingzhun.activation import token_from_url
+from tests.activation.conftest import SECRET, fields, hours, pid, plan
 
 HISTORY = [
     (0, "email", "email", "granted", hours(0)),
@@ -62,3 +65,27 @@ def test_state_lists_the_standing_record_per_channel(warehouse, population):
         (pid(3), "email"): True, (pid(3), "all"): False, (pid(4), "email"): False, (pid(5), "email"): True,
         (pid(9), "all"): True, (pid(9), "sms"): False,
     }
+
+
+def _exported(folder) -> pd.DataFrame:
+    return pd.concat(pd.read_csv(f, encoding="utf-8-sig", dtype=str) for f in sorted(folder.glob("*.csv")))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_opt_out_between_two_steps_stops_the_later_step(warehouse, population, links, templates, tmp_path):
+    population.add(3)
+    population.consent([(i, "email", "email", "granted", hours(-1)) for i in range(3)])
+    out = tmp_path / "out"
+    send = dict(templates=templates, links=links, fields=fields(warehouse, 3),
+                connectors={"email": FileConnector(out, "mailhouse")})
+    first = deliver(warehouse, plan([0, 1, 2], step="1"), clock=lambda: hours(0).to_pydatetime(), **send)
+    # person 0 follows the unsubscribe link of step 1's message; person 1 withdraws at the call centre
+    message = _exported(out).set_index("profile_id").loc[pid(0), "text"]
+    unsubscribe = next(w for w in message.split() if "/u/" in w)
+    record_response(warehouse, token_from_url(unsubscribe), SECRET, at=hours(1))
+    population.consent([(1, "phone", "all", "denied", hours(2))])
+    second = deliver(warehouse, plan([0, 1, 2], step="2"), clock=lambda: hours(3).to_pydatetime(), **send)
+    assert first["sent"] == 3
+    assert second["sent"] == 1 and second["suppressed_no_consent"] == 2
+    step_2 = {delivery_id_for("c1", "2", pid(i), "email"): i for i in range(3)}
+    assert [step_2[d] for d in _exported(out).delivery_id if d in step_2] == [2]

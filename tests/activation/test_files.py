@@ -7,9 +7,15 @@ import pytest
 
 from jingzhun.activation import FileConnector, deliver, delivery_id_for
 from jingzhun.errors import ConfigError
-from tests.activation.conftest import hours, pid, plan
+from tests.activation.conftest import duckdb_warehouse, hours, pid, plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """DuckDB only: the engine is not the subject here (test_consent runs deliver on both engines)."""
+    yield from duckdb_warehouse(tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -8,10 +8,16 @@ import pandas as pd
 import pytest
 
 from jingzhun.activation import SmtpConnector, deliver, delivery_id_for, token_from_url, verify_token
-from tests.activation.conftest import SECRET, email_of, fields, hours, pid, plan
+from tests.activation.conftest import SECRET, duckdb_warehouse, email_of, fields, hours, pid, plan
 from tests.activation.servers import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """DuckDB only: the engine is not the subject here (test_consent runs deliver on both engines)."""
+    yield from duckdb_warehouse(tmp_path)
 
 RECS = [{"name": "Green tea & honey <500g>", "url": "https://shop.example/p/tea"},
         {"name": "Teapot", "url": "https://shop.example/p/pot"}]

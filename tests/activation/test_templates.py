@@ -6,9 +6,15 @@ import pytest
 
 from jingzhun.activation import MessageTemplate, TemplateError, TemplateSet, deliver
 from jingzhun.activation.connectors import FileConnector
-from tests.activation.conftest import EMAIL, SMS, fields, hours, plan
+from tests.activation.conftest import EMAIL, SMS, duckdb_warehouse, fields, hours, plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """DuckDB only: the engine is not the subject here (test_consent runs deliver on both engines)."""
+    yield from duckdb_warehouse(tmp_path)
 
 
 def context(**extra):

@@ -8,10 +8,16 @@ import pytest
 
 from jingzhun.activation import WebhookConnector, deliver, delivery_id_for, verify_signature
 from jingzhun.activation.connectors.webhook import sign_body
-from tests.activation.conftest import hours, pid, plan
+from tests.activation.conftest import duckdb_warehouse, hours, pid, plan
 from tests.activation.servers import Receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """DuckDB only: the engine is not the subject here (test_consent runs deliver on both engines)."""
+    yield from duckdb_warehouse(tmp_path)
 
 HOOK_SECRET = "shared-with-the-receiver"
 NOW = lambda: hours(0).to_pydatetime()  # noqa: E731

@@ -258,9 +258,11 @@ def _deliver_batch(warehouse: Warehouse, batch: pd.DataFrame, rendered: dict[str
         warehouse.append("deliveries", _rows(batch, {**final, **{m.delivery_id: (SENDING, None) for ms in
                                                                    messages.values() for m in ms}}, now))
     outcomes: list[Outcome] = []
+    started = utc_now()
     for channel, ms in messages.items():
         outcomes += connectors[channel].send(ms)
-    _confirm(warehouse, batch, outcomes)
+    # sent_at on deliver's clock: the batch's moment plus the time the connector took to this message
+    _confirm(warehouse, batch, outcomes, {o.delivery_id: now + (o.at - started) for o in outcomes if o.status == SENT})
     report.counts.update(status for status, _ in final.values())
     report.counts.update(o.status for o in outcomes)
 
@@ -329,14 +331,14 @@ def _messages(warehouse: Warehouse, batch: pd.DataFrame, rendered: dict[str, Ren
     return by_channel, no_address
 
 
-def _confirm(warehouse: Warehouse, batch: pd.DataFrame, outcomes: list[Outcome]) -> None:
+def _confirm(warehouse: Warehouse, batch: pd.DataFrame, outcomes: list[Outcome], sent_at: dict[str, datetime]) -> None:
     """Rewrite the claimed rows with what the connectors answered."""
     if not outcomes:
         return
     ids = [o.delivery_id for o in outcomes]
     done = ibis.memtable(pd.DataFrame({"delivery_id": ids}))
     rows = _rows(batch[batch.delivery_id.isin(ids)], {o.delivery_id: (o.status, o.detail) for o in outcomes},
-                 None, {o.delivery_id: o.at for o in outcomes if o.status == SENT})
+                 None, sent_at)
     with warehouse.transaction():
         staged = warehouse.stage(done)
         warehouse.delete_where("deliveries", lambda d: d.delivery_id.isin(staged.delivery_id) & (d.status == SENDING))
@@ -349,7 +351,7 @@ def _confirm(warehouse: Warehouse, batch: pd.DataFrame, outcomes: list[Outcome])
 def _rows(batch: pd.DataFrame, statuses: dict[str, tuple[str, str | None]], claimed_at: datetime | None,
           sent_at: dict[str, datetime] | None = None) -> pd.DataFrame:
     """``deliveries`` rows for the batch's messages named in ``statuses``. A claim's ``sent_at`` is the
-    claim time (so caps count it); a confirmed message's is the time the connector reported."""
+    claim time (so caps count it); a confirmed message's is when the connector reported it sent."""
     rows = batch[batch.delivery_id.isin(statuses)]
     status = rows.delivery_id.map(lambda d: statuses[d][0])
     detail = rows.delivery_id.map(lambda d: statuses[d][1])
