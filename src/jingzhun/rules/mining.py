@@ -174,10 +174,12 @@ def rules_from_itemsets(itemsets: pd.DataFrame, n_baskets: int, *, min_confidenc
 def sort_rules(rules: pd.DataFrame, by: str = "lift") -> pd.DataFrame:
     """Rules best first by ``by`` (then lift, confidence, support), ties broken by the sides' text."""
     order = [by] + [m for m in ("lift", "confidence", "support") if m != by]
-    keyed = rules.assign(_a=rules["antecedent"].map(repr), _c=rules["consequent"].map(repr))
-    keyed = keyed.sort_values(order + ["_a", "_c"], ascending=[False] * len(order) + [True, True],
+    # measures equal in exact arithmetic (the lift of A -> C and C -> A) can differ in the last bit
+    keys = {f"_{m}": rules[m].astype("float64").round(10) for m in order}
+    keyed = rules.assign(**keys, _a=rules["antecedent"].map(repr), _c=rules["consequent"].map(repr))
+    keyed = keyed.sort_values([*keys, "_a", "_c"], ascending=[False] * len(order) + [True, True],
                               na_position="last", kind="stable")
-    return keyed.drop(columns=["_a", "_c"]).reset_index(drop=True)
+    return keyed.drop(columns=[*keys, "_a", "_c"]).reset_index(drop=True)
 
 
 def mine_rules(warehouse: Warehouse, options: MiningOptions | None = None) -> MiningResult:
