@@ -487,7 +487,8 @@ PROFILE_FEATURES = Table(
           for h in range(24)),
         *(C(f"weekday_{d}", "int64", f"purchases and engagement events on local weekday {d} (Monday = 0)",
             nullable=False) for d in range(7)),
-        C("peak_hour", "int64", "local hour with most activity (ties: earliest hour)"),
+        C("peak_hour", "int64", "local hour people are most active at: the top of the clock-smoothed histogram, "
+          "message responses weighing 4 and purchases 1 (docs/features.md; ties: earliest hour)"),
         C("peak_weekday", "int64", "local weekday with most activity, Monday = 0 (ties: earliest day)"),
         C("n_events", "int64", "engagement events (track, page, screen; bots excluded)", nullable=False),
         C("events_90d", "int64", "engagement events in the 90 days before as_of", nullable=False),
