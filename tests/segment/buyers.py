@@ -38,9 +38,19 @@ def orders() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lines(frame: pd.DataFrame) -> pd.DataFrame:
+    """One line of product P1 per order (audiences' `bought` reads order lines)."""
+    return pd.DataFrame(dict(source="shop", order_id=frame.order_id, line_no=1, product_id="P1", quantity=1.0,
+                             unit_price=frame.amount.abs(), amount=frame.amount, is_return=frame.is_return,
+                             load_id="l1", quality_flags=""))
+
+
 def load_buyers(wh) -> None:
-    """Fill an empty warehouse with the people, their identifiers and their orders."""
+    """Fill an empty warehouse with the people, their identifiers, their orders and order lines."""
     wh.append("identity_map", pd.DataFrame(
         [dict(kind="user_id", key=f"u_{p}", profile_id=p, is_shared=False) for p in PEOPLE]))
     wh.append("profiles", pd.DataFrame([dict(profile_id=p, n_identifiers=1, n_records=0) for p in PEOPLE]))
     wh.append("orders", orders())
+    wh.append("order_lines", lines(orders()))
+    wh.append("products", pd.DataFrame([dict(source="shop", product_id="P1", category="tea", load_id="l1",
+                                             quality_flags="")]))

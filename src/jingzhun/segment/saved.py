@@ -143,7 +143,7 @@ def save_segment(warehouse, name: str, definition, *, kind: str = "audience", de
     if not existing.empty:
         old = _segment(next(existing.itertuples()))
         if old.kind != kind:
-            raise JingzhunError(f"segment {name!r} already exists as a {old.kind} segment; choose another name "
+            raise JingzhunError(f"segment {name!r} already exists with kind {old.kind}; choose another name "
                                 f"or delete it first (jingzhun segment delete {name!r})")
         if old.fingerprint == fingerprint and (description is None or description == old.description):
             return old, "unchanged"
