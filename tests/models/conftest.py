@@ -124,3 +124,53 @@ def invalid_inputs(model_cls, inputs: dict) -> list[tuple[dict, str]]:
     if model_cls.name == "churn":
         cases.append((_broken(inputs, "features", np.nan, "recency_days"), "'recency_days' is NaN"))
     return cases
+
+
+# -- a simulated shop in a warehouse, for the tests that read one ------------------------------------
+
+SIM_SECRET = "a7" * 32
+SIM_END = "2024-12-31T16:00:00Z"  # the end of the simulated window (local midnight in Shanghai)
+
+
+def build_sim_shop(root, customers: int, seed: int):
+    """A DuckDB warehouse at root/w.duckdb with a simulated world loaded and identities resolved;
+    returns (path, truth folder). Consents are left out: nothing here reads them."""
+    import yaml
+
+    from jingzhun.config import Settings
+    from jingzhun.identity import resolve
+    from jingzhun.pipeline import load_source
+    from jingzhun.pipeline.demo import write_simulation
+    from jingzhun.warehouse import Warehouse
+
+    mapping = write_simulation(root / "world", customers=customers, seed=seed)
+    spec = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    spec["files"] = [f for f in spec["files"] if f["table"] != "consents"]
+    mapping.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    settings = Settings()
+    path = root / "w.duckdb"
+    with Warehouse.duckdb(path) as wh:
+        wh.ensure_schema()
+        load_source(wh, mapping, secret=SIM_SECRET, settings=settings)
+        resolve(wh, settings.identity)
+    return path, root / "world" / "truth"
+
+
+@pytest.fixture(scope="session")
+def sim_shop(tmp_path_factory):
+    """(path of a DuckDB warehouse with 1,500 simulated customers, truth folder); copy the file to change it."""
+    return build_sim_shop(tmp_path_factory.mktemp("sim_shop"), 1_500, seed=21)
+
+
+@pytest.fixture
+def shop(sim_shop, tmp_path):
+    """A private copy of the simulated shop's warehouse, open."""
+    import shutil
+
+    from jingzhun.warehouse import Warehouse
+
+    path = tmp_path / "shop.duckdb"
+    shutil.copyfile(sim_shop[0], path)
+    wh = Warehouse.duckdb(path)
+    yield wh
+    wh.close()

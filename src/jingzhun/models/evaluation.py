@@ -7,7 +7,8 @@ use them as they are. Definitions:
 - **AUC**: the probability that a random positive scores above a random negative, ties counting one
   half (Mann-Whitney U / (n1 n0), from average ranks).
 - **Brier score**: mean of (p - y)^2.
-- **Expected calibration error (ECE)**: predictions cut into `bins` equal-width bins on [0, 1]; the
+- **Expected calibration error (ECE)**: predictions cut into `bins` equal-width bins on [0, 1]
+  (closed on the right, like scikit-learn's ``calibration_curve``); the
   mean over bins of |mean prediction - observed rate|, weighted by the bin's share of people
   (Naeini, Cooper & Hauskrecht 2015, AAAI).
 - **Calibration table**: the same comparison by deciles of the prediction (equal-count groups).
@@ -65,10 +66,12 @@ def brier_score(y_true: Any, probability: Any) -> float:
 
 
 def _uniform_bins(p: np.ndarray, bins: int) -> np.ndarray:
-    """Bin of each probability among `bins` equal-width bins of [0, 1] (1.0 falls in the last)."""
+    """Bin of each probability among `bins` equal-width bins [0, 1/b], (1/b, 2/b], ... (closed on the
+    right, as scikit-learn's calibration_curve cuts them)."""
     if int(bins) != bins or bins < 1:
         raise ModelInputError(f"bins must be a positive whole number, got {bins!r}", field="bins")
-    return np.minimum((p * bins).astype(np.int64), int(bins) - 1)
+    edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    return np.searchsorted(edges[1:-1], p, side="left")
 
 
 def expected_calibration_error(y_true: Any, probability: Any, *, bins: int = 10) -> float:
