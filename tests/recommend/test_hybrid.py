@@ -35,7 +35,13 @@ def test_sources_name_the_leading_component():
     hybrid = HybridRecommender(components=("popularity", "bm25"), weights={"popularity": 1.0, "bm25": 1.0}).fit(train)
     users = np.arange(30)
     items, _ = hybrid.recommend(users, train.matrix[users], n=5)
-    sources = hybrid.sources(np.repeat(users, 5), train.matrix[np.repeat(users, 5)], items.ravel())
-    assert set(sources) <= {"popularity", "item_knn"} and len(set(sources)) == 2
+    sources, reasons = hybrid.explain(users, train.matrix[users], items, train.catalogue)
+    assert len(sources) == items.size and set(sources) <= {"popularity", "item_knn"} and len(set(sources)) == 2
+    knn = sources == "item_knn"
+    assert all(r.startswith("often bought with item ") for r in reasons[knn])
+    assert set(reasons[~knn]) == {"a best seller"}
+    # the pair-level reasons say the same
+    pair_users = np.repeat(users, 5)
+    assert list(hybrid.reasons(pair_users, train.matrix[pair_users], items.ravel(), train.catalogue)) == list(reasons)
     only = HybridRecommender(components=("popularity", "bm25"), weights={"popularity": 1.0}).fit(train)
     assert set(only.components_) == {"popularity"}

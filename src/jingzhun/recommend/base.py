@@ -156,9 +156,20 @@ class Recommender(Model):
     def _reasons(self, users, rows, items, catalogue) -> np.ndarray:
         raise NotImplementedError
 
-    def sources(self, users: np.ndarray, rows: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
-        """Which recommender proposed each pair (a hybrid names its leading component)."""
-        return np.full(len(items), self.name, dtype=object)
+    def explain(self, users, rows: sp.csr_matrix, picked: np.ndarray, catalogue) -> tuple[np.ndarray, np.ndarray]:
+        """Source and reason of each recommended item of a block of people.
+
+        ``users``, ``rows``: the people (positions, purchases); ``picked``: people x n items (-1 empty).
+        Returns two arrays over the non-empty slots in row-major order: which recommender proposed the
+        item (a hybrid names its leading component) and why.
+        """
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        person, slot = np.nonzero(np.asarray(picked) >= 0)
+        items = np.asarray(picked)[person, slot]
+        rows = sp.csr_matrix(rows)
+        sources = np.full(len(items), self.name, dtype=object)
+        return sources, self._reasons(users[person], rows[person], items, catalogue)
 
     # -- persistence -------------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:

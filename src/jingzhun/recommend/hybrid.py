@@ -122,24 +122,31 @@ class HybridRecommender(Recommender):
         _, z = self._component_z(users, rows)
         return np.where(np.isfinite(z), z, 0.0).sum(axis=0)
 
-    def _leaders(self, users, rows, items) -> tuple[list[str], np.ndarray]:
-        names, z = self._component_z(users, rows)
-        at = z[:, np.arange(len(items)), items]
-        return names, np.argmax(np.where(np.isfinite(at), at, -np.inf), axis=0)
+    def explain(self, users, rows, picked, catalogue) -> tuple[np.ndarray, np.ndarray]:
+        """The leading component of each pair (largest w_k z_k) names the source and gives the reason.
 
-    def sources(self, users, rows, items) -> np.ndarray:
+        The components score the block of people once; only the reasons are per pair."""
         self._check_fitted()
-        names, lead = self._leaders(np.asarray(users), sp.csr_matrix(rows), np.asarray(items))
-        return np.asarray([self.components_[n].name for n in names], dtype=object)[lead]
+        users = np.atleast_1d(np.asarray(users))
+        rows = sp.csr_matrix(rows)
+        names, z = self._component_z(users, rows)
+        person, slot = np.nonzero(np.asarray(picked) >= 0)
+        items = np.asarray(picked)[person, slot]
+        at = z[:, person, items]
+        lead = np.argmax(np.where(np.isfinite(at), at, -np.inf), axis=0)
+        sources = np.empty(len(items), dtype=object)
+        reasons = np.empty(len(items), dtype=object)
+        for k, name in enumerate(names):
+            mine = np.flatnonzero(lead == k)
+            if mine.size:
+                component = self.components_[name]
+                sources[mine] = component.name
+                reasons[mine] = component.reasons(users[person[mine]], rows[person[mine]], items[mine], catalogue)
+        return sources, reasons
 
     def _reasons(self, users, rows, items, catalogue) -> np.ndarray:
-        names, lead = self._leaders(users, rows, items)
-        out = np.empty(len(items), dtype=object)
-        for k, name in enumerate(names):
-            picked = np.flatnonzero(lead == k)
-            if picked.size:
-                out[picked] = self.components_[name].reasons(users[picked], rows[picked], items[picked], catalogue)
-        return out
+        users = np.asarray(users)
+        return self.explain(users, rows, np.asarray(items)[:, None], catalogue)[1]
 
     # -- persistence: each component's arrays under its name ----------------------------------------
     def _meta(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from jingzhun.recommend.base import Recommender, top_n
 from jingzhun.recommend.interactions import Interactions
 
-__all__ = ["BusinessRules", "RuleMasks", "rule_masks", "pick_diverse"]
+__all__ = ["BusinessRules", "PurchaseState", "RuleMasks", "purchase_state", "rule_masks", "pick_diverse", "apply_rules"]
 
 RESTOCK_REASON = "time to restock: you bought it {days} days ago"
 
@@ -57,14 +57,30 @@ class RuleMasks:
     band: np.ndarray
 
 
-def rule_masks(interactions: Interactions, users: np.ndarray) -> RuleMasks:
+@dataclass
+class PurchaseState:
+    """Profiles x products: pairs held back (bought, not due), due pairs, days since the last purchase."""
+
+    held_back: sp.csr_matrix
+    due: sp.csr_matrix
+    days_since: sp.csr_matrix
+
+
+def purchase_state(interactions: Interactions) -> PurchaseState:
+    """The interactions' purchase state as matrices, built once for all blocks."""
+    return PurchaseState(held_back=interactions.pair_mask(interactions.durable | ~interactions.due),
+                         due=interactions.pair_mask(interactions.due),
+                         days_since=interactions.pair_mask(np.maximum(interactions.days_since, 1e-3)))
+
+
+def rule_masks(interactions: Interactions, users: np.ndarray, state: PurchaseState | None = None) -> RuleMasks:
     """The purchase-state matrices of ``users`` (positions) and their usual price band (-1: none).
 
     The usual band is the mean band of the products bought, rounded (half up).
     """
-    held_back = interactions.pair_mask(interactions.durable | ~interactions.due)
-    due = interactions.pair_mask(interactions.due)
-    days = interactions.pair_mask(np.maximum(interactions.days_since, 1e-3) * interactions.due)
+    state = state or purchase_state(interactions)
+    due = state.due[users]
+    days = sp.csr_matrix(state.days_since[users].multiply(due))
     bought = sp.csr_matrix(interactions.matrix[users] > 0, dtype=np.float64)
     bands = interactions.catalogue["price_band"].to_numpy().astype(np.float64)
     known = (bands >= 0).astype(np.float64)
@@ -72,7 +88,7 @@ def rule_masks(interactions: Interactions, users: np.ndarray) -> RuleMasks:
     total = bought @ np.where(bands >= 0, bands, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         band = np.where(count > 0, np.floor(total / np.maximum(count, 1) + 0.5), -1).astype(np.int64)
-    return RuleMasks(held_back[users], due[users], days[users], band)
+    return RuleMasks(state.held_back[users], due, days, band)
 
 
 def _rank_within(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -122,18 +138,20 @@ def pick_diverse(candidates: np.ndarray, categories: np.ndarray, n: int | np.nda
 
 
 def apply_rules(model: Recommender, interactions: Interactions, users: np.ndarray, n: int,
-                rules: BusinessRules, model_users: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                rules: BusinessRules, model_users: np.ndarray | None = None,
+                state: PurchaseState | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Items (people x n, -1 pads), their scores and whether each is a restock, for one block of people.
 
     ``users``: positions in ``interactions``; ``model_users``: the same people's positions among the
-    model's training profiles (default: looked up by profile id).
+    model's training profiles (default: looked up by profile id); ``state``: :func:`purchase_state`
+    of the interactions when the caller scores many blocks.
     """
     rows = interactions.matrix[users]
     if model_users is None:
         model_users = model.user_positions(interactions.users[users])
     raw = model.scores(model_users, rows).astype(np.float64)
     block = raw.copy()
-    masks = rule_masks(interactions, users)
+    masks = rule_masks(interactions, users, state)
     catalogue = interactions.catalogue
     if rules.exclude_bought:
         _set(block, masks.excluded, -np.inf)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from jingzhun.recommend.base import Recommender
 from jingzhun.recommend.interactions import Interactions
-from jingzhun.recommend.rules import RESTOCK_REASON, BusinessRules, apply_rules
+from jingzhun.recommend.rules import RESTOCK_REASON, BusinessRules, PurchaseState, apply_rules, purchase_state
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["recommend_all", "write_recommendations", "align_to_model"]
@@ -45,27 +45,25 @@ def recommend_all(model: Recommender, interactions: Interactions, n: int = 10, *
     users = np.arange(interactions.n_users) if users is None else np.asarray(users, dtype=np.int64)
     names = interactions.catalogue
     model_users = model.user_positions(interactions.users[users])
+    state = purchase_state(interactions)
     frames = []
     for lo in range(0, len(users), batch_size):
         block = users[lo:lo + batch_size]
         block_model = model_users[lo:lo + batch_size]
-        picked, scores, restock = apply_rules(model, interactions, block, n, rules, block_model)
+        picked, scores, restock = apply_rules(model, interactions, block, n, rules, block_model, state)
         valid = picked >= 0
-        row = np.repeat(np.arange(len(block)), n).reshape(picked.shape)[valid]
-        rank = (np.cumsum(valid, axis=1))[valid]
+        row = np.nonzero(valid)[0]
+        rank = np.cumsum(valid, axis=1)[valid]
         items = picked[valid]
         is_restock = restock[valid]
-        rows = interactions.matrix[block]
         reason = np.empty(len(items), dtype=object)
         source = np.empty(len(items), dtype=object)
-        modelled = ~is_restock
-        if modelled.any():
-            pair_rows = rows[row[modelled]]
-            pair_users = block_model[row[modelled]]
-            reason[modelled] = model.reasons(pair_users, pair_rows, items[modelled], names)
-            source[modelled] = model.sources(pair_users, pair_rows, items[modelled])
+        modelled = np.where(restock, -1, picked)
+        if (modelled >= 0).any():
+            src, why = model.explain(block_model, interactions.matrix[block], modelled, names)
+            source[~is_restock], reason[~is_restock] = src, why
         if is_restock.any():
-            days = _days_since(interactions, block[row[is_restock]], items[is_restock])
+            days = _days_since(state, block[row[is_restock]], items[is_restock])
             reason[is_restock] = [RESTOCK_REASON.format(days=int(round(d))) for d in days]
             source[is_restock] = "restock"
         frames.append(pd.DataFrame({
@@ -79,9 +77,8 @@ def recommend_all(model: Recommender, interactions: Interactions, n: int = 10, *
     return out
 
 
-def _days_since(interactions: Interactions, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    days = interactions.pair_mask(np.maximum(interactions.days_since, 1e-3))
-    return np.asarray(days[users, items]).ravel()
+def _days_since(state: PurchaseState, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    return np.asarray(state.days_since[users, items]).ravel()
 
 
 def write_recommendations(warehouse: Warehouse, frame: pd.DataFrame, model_id: str,
