@@ -25,7 +25,8 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "decoration": ("DECORATION", "ORNAMENT", "GARLAND", "BUNTING", "SIGN", "FRAME", "CLOCK", "MIRROR", "WREATH",
                    "BAUBLE", "BAUBLES", "PLAQUE", "DOORSTOP", "VASE"),
     "textiles": ("CUSHION", "COVER", "DOORMAT", "BLANKET", "TOWEL", "TOWELS", "THROW", "COSY", "WARMER"),
-    "storage": ("BOX", "BOXES", "BASKET", "HOOK", "HOOKS", "HANGER", "DRAWER", "CABINET", "CRATE", "SHELF", "RACK", "BIN"),
+    "storage": ("BOX", "BOXES", "BASKET", "HOOK", "HOOKS", "HANGER", "DRAWER", "CABINET", "CRATE", "SHELF", "RACK",
+                "BIN"),
     "toys": ("TOY", "GAME", "PUZZLE", "DOLL", "KIT", "SKITTLES", "DOMINOES", "JIGSAW", "BLOCK", "PLAYHOUSE"),
 }
 _GROUP = {w: g for g, words in TYPE_WORDS.items() for w in words}

@@ -143,7 +143,7 @@ def show(
             message = f"no {level} rules pass these filters (mine them with `jingzhun rules mine --level {level}`)"
             print_json([]) if json_out else console.print(message)
             return
-        names = _names_of(proj.warehouse, rules if not bundles else rules.head(2000), level)
+        names = _names_of(proj.warehouse, rules, level)
         if bundles:
             found = suggest_bundles(rules, n_baskets=int(rules.n_baskets.iloc[0]), top=top, names=names)
             if json_out:

@@ -85,15 +85,20 @@ class RuleQuery:
             (rules.lift >= self.min_lift)
         if self.level is not None and "level" in rules:
             keep &= rules.level == self.level
+        sides = list(zip(rules.antecedent, rules.consequent))
+
+        def each(test) -> np.ndarray:
+            return np.array([test(set(a), set(c)) for a, c in sides], dtype=bool)
+
         wanted = set(self.items)
         if wanted:
-            keep &= np.array([bool(wanted & (set(a) | set(c))) for a, c in zip(rules.antecedent, rules.consequent)], bool)
+            keep &= each(lambda a, c: bool(wanted & (a | c)))
         if self.antecedent:
-            keep &= np.array([set(self.antecedent) <= set(a) for a in rules.antecedent], bool)
+            keep &= each(lambda a, c: set(self.antecedent) <= a)
         if self.consequent:
-            keep &= np.array([set(self.consequent) <= set(c) for c in rules.consequent], bool)
+            keep &= each(lambda a, c: set(self.consequent) <= c)
         if self.max_len is not None:
-            keep &= np.array([len(a) + len(c) <= self.max_len for a, c in zip(rules.antecedent, rules.consequent)], bool)
+            keep &= each(lambda a, c: len(a) + len(c) <= self.max_len)
         out = sort_rules(rules[keep], by=self.sort)
         return out if self.top is None else out.head(self.top)
 
