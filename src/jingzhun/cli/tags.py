@@ -171,13 +171,13 @@ def build(
     json_out: bool = _JsonOpt,
 ) -> None:
     """Compute every tag, replace the `tags` table and record gains, losses and changes in `tag_history`."""
-    from jingzhun.profile.tags import build_tags, features_as_of
+    from jingzhun.profile.tags import build_tags, features_built_as_of
 
     lang = _check_lang(lang)
 
     def work(proj):
         wh = proj.warehouse
-        when = as_of or features_as_of(wh)
+        when = as_of or features_built_as_of(wh)
         if when is None:
             raise JingzhunError("no profile features yet: run `jingzhun build` first, then `jingzhun tags build`")
         result = build_tags(wh, as_of=when, library=_library(proj), language=lang)

@@ -11,7 +11,7 @@ of five families (basic, interests, social, consumption, predictions). docs/tags
 and the built-in library.
 """
 
-from jingzhun.profile.tags.build import TagBuildResult, build_tags, features_as_of, last_tag_build
+from jingzhun.profile.tags.build import TagBuildResult, build_tags, features_built_as_of, last_tag_build
 from jingzhun.profile.tags.catalogue import TagInfo, catalogue, tag_changes, tag_history, tags_of
 from jingzhun.profile.tags.errors import TagDefinitionError
 from jingzhun.profile.tags.evaluate import evaluate, lower_quantiles
@@ -19,7 +19,7 @@ from jingzhun.profile.tags.library import BUILTIN_DIR, LibraryTag, TagLibrary, l
 from jingzhun.profile.tags.model import FAMILIES, FAMILY_LABELS, Bands, ScoreLevels, TagDef, Text
 
 __all__ = [
-    "build_tags", "TagBuildResult", "features_as_of", "last_tag_build", "catalogue", "TagInfo", "tags_of",
+    "build_tags", "TagBuildResult", "features_built_as_of", "last_tag_build", "catalogue", "TagInfo", "tags_of",
     "tag_history", "tag_changes", "TagDefinitionError", "evaluate", "lower_quantiles", "load_library",
     "read_tag_file", "TagLibrary", "LibraryTag", "BUILTIN_DIR", "FAMILIES", "FAMILY_LABELS", "TagDef", "Bands",
     "ScoreLevels", "Text",

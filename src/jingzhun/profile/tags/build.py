@@ -34,7 +34,7 @@ from jingzhun.segment import Catalog
 from jingzhun.segment.context import as_utc
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["TagBuildResult", "build_tags", "features_as_of", "last_tag_build", "STEP"]
+__all__ = ["TagBuildResult", "build_tags", "features_built_as_of", "last_tag_build", "STEP"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class TagBuildResult:
         return asdict(self)
 
 
-def features_as_of(warehouse: Warehouse) -> dt.datetime | None:
+def features_built_as_of(warehouse: Warehouse) -> dt.datetime | None:
     """The moment ``profile_features`` describes (None when it is empty)."""
     pf = warehouse.table("profile_features")
     found = warehouse.execute(pf.aggregate(lo=pf.as_of.min(), hi=pf.as_of.max()))
@@ -89,7 +89,7 @@ def last_tag_build(warehouse: Warehouse) -> dict | None:
 
 
 def _check_features(warehouse: Warehouse, as_of: dt.datetime) -> None:
-    built = features_as_of(warehouse)
+    built = features_built_as_of(warehouse)
     if built is None:
         if warehouse.count("profiles"):
             raise JingzhunError("profile_features is empty, and tags are defined over it: run `jingzhun build` "

@@ -129,7 +129,7 @@ def _tag_nodes(root: yaml.Node | None, file: str) -> list[yaml.Node]:
     return list(items.value)
 
 
-_MODELS_FIELDS = {
+_KNOWN_KEYS = {
     (): ("name", "family", "label", "description", "rule", "bands", "score", "reason", "overrides"),
     ("label",): ("zh", "en"), ("description",): ("zh", "en"), ("reason",): ("zh", "en"),
     ("bands",): ("feature", "cuts", "quantiles", "labels", "where"),
@@ -148,7 +148,7 @@ def _validation_error(exc: ValidationError, raw: dict, file: str, item_line: int
     kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
     hint = None
     if kind == "extra_forbidden":
-        known = _MODELS_FIELDS.get(loc[:-1], ())
+        known = _KNOWN_KEYS.get(loc[:-1], ())
         close = suggest(loc[-1], known)
         msg = f"unknown field {loc[-1]!r}" + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
         hint = f"the fields here are {', '.join(known)}" if known else None
