@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     world = simulate(args.customers, seed=args.seed)
-    print(f"simulated {args.customers:,} customers in {time.perf_counter() - t0:.1f}s "
-          f"({world.orders.num_rows:,} orders, {world.order_lines.num_rows:,} lines, {world.products.num_rows} products)")
+    print(f"simulated {args.customers:,} customers in {time.perf_counter() - t0:.1f}s ({world.orders.num_rows:,} "
+          f"orders, {world.order_lines.num_rows:,} lines, {world.products.num_rows} products)")
     with tempfile.TemporaryDirectory() as tmp:
         wh = Warehouse.duckdb(Path(tmp) / "bench.duckdb")
         wh.ensure_schema()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from jingzhun.errors import InputError
-from jingzhun.recommend import interaction_table, load_interactions, time_split
+from jingzhun.recommend import attach_groups, interaction_table, load_interactions, time_split
 from tests.recommend.shop import AS_OF
 
 
@@ -59,3 +59,27 @@ def test_time_split_windows_do_not_overlap(shop):
 def test_interactions_need_an_end_or_as_of(shop):
     with pytest.raises(InputError, match="as_of"):
         interaction_table(shop)
+
+
+def test_groups_from_features_and_segments(shop):
+    now = pd.Timestamp("2024-03-01", tz="UTC")
+    shop.append("profile_features", pd.DataFrame({
+        "profile_id": ["pA", "pB", "pC"], "as_of": now, "n_identifiers": 1, "n_records": 1, "frequency": 1,
+        "purchase_days": 1, "monetary_total": 1.0, "returns": 0, "returned_amount": 0.0, "n_categories": 1,
+        "n_brands": 1, "n_events": 0, "events_90d": 0, "email_opened_90d": 0, "email_clicked_90d": 0,
+        "push_opened_90d": 0, "sms_clicked_90d": 0, **{f"hour_{h:02d}": 0 for h in range(24)},
+        **{f"weekday_{d}": 0 for d in range(7)}, "city": ["上海", "北京", "上海"]}))
+    shop.append("segments", pd.DataFrame({
+        "segment_id": ["s1", "s2"], "name": ["champions", "at_risk"], "definition": "x", "kind": ["rfm", "rfm"],
+        "fingerprint": "f", "created_at": now}))
+    shop.append("segment_members", pd.DataFrame({
+        "segment_id": ["s1", "s2", "s2", "s1"], "profile_id": ["pA", "pB", "pA", "pD"],
+        "snapshot_at": [now - pd.Timedelta(days=30), now, now, now]}))
+    inter = load_interactions(shop, end=AS_OF)
+    attach_groups(shop, inter, "city")
+    attach_groups(shop, inter, "segment")
+    assert list(inter.groups["city"]) == ["上海", "北京", "上海", None]
+    # pA left champions (an older snapshot) for at_risk
+    assert list(inter.groups["segment"]) == ["at_risk", "at_risk", None, "champions"]
+    with pytest.raises(InputError, match="profile_features"):
+        attach_groups(shop, inter, "shoe_size")

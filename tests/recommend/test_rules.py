@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
-from jingzhun.recommend import BusinessRules, PopularityRecommender, load_interactions, recommend_all, write_recommendations
+from jingzhun.recommend import (
+    BusinessRules,
+    PopularityRecommender,
+    load_interactions,
+    recommend_all,
+    write_recommendations,
+)
 from jingzhun.recommend.rules import apply_rules, pick_diverse
 from tests.recommend import synthetic
 from tests.recommend.shop import AS_OF
@@ -56,7 +63,8 @@ def test_recommendations_table_written_whole(shop_recs):
     again = write_recommendations(shop, recs.head(2), model_id="m2")
     table = shop.execute(shop.table("recommendations")).sort_values(["profile_id", "rank"])
     assert again == 2 and len(table) == 2 and set(table.model_id) == {"m2"}
-    assert table[["profile_id", "product_id"]].values.tolist() == recs.head(2)[["profile_id", "product_id"]].values.tolist()
+    cols = ["profile_id", "product_id"]
+    assert table[cols].values.tolist() == recs.head(2)[cols].values.tolist()
 
 
 def test_diversity_cap_and_price_band():
@@ -70,8 +78,6 @@ def test_diversity_cap_and_price_band():
         assert len(set(cat["category"].to_numpy()[row])) == 4
     # a person who buys only in the cheapest band sees nothing more than one band above it
     cheap = np.flatnonzero(cat["price_band"].to_numpy() == 0)[:4]
-    import scipy.sparse as sp
-
     row = sp.csr_matrix((np.ones(4, np.float32), ([0] * 4, cheap)), shape=(1, train.n_items))
     one = synthetic.interactions_from(row, cat)
     picked, _, _ = apply_rules(model, one, np.array([0]), 25, BusinessRules(max_per_category=None))

@@ -7,7 +7,6 @@ docs/recommendations.md.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from jingzhun.recommend import load_interactions, make_recommender, time_split
