@@ -15,8 +15,8 @@ of per-covariate terms beta_j (x_j - xbar_j), which is what a reason needs. The 
 correlated purchase measures (frequency, spend, tenure) stable.
 
 **Prediction.** `churn_risk` over `horizon_days` = P(lapse within the horizon) = 1 - S(h | x),
-S(h | x) = exp(-H0(h) exp((x - xbar) . beta)), with H0 the baseline cumulative hazard (a step
-function, as lifelines evaluates it). The model file holds beta, xbar and H0 as JSON, so a loaded
+S(h | x) = exp(-H0(h) exp((x - xbar) . beta)), with H0 the Breslow baseline cumulative hazard read
+linearly between event times (as lifelines' predictions at given times are). The model file holds beta, xbar and H0 as JSON, so a loaded
 model predicts exactly what lifelines did, without pickle.
 
 **Reasons.** The covariates with the largest positive terms beta_j (x_j - xbar_j) for that person,
@@ -159,10 +159,10 @@ class ChurnModel(Model):
         return pd.DataFrame((x - mean) * beta, columns=names, index=features.index)
 
     def cumulative_hazard(self, days: float) -> float:
-        """H0(days): the baseline cumulative hazard at `days` after the anchor (step function)."""
+        """H0(days): the baseline cumulative hazard `days` after the anchor, linear between the event
+        times (as lifelines predicts at given times)."""
         self._check_fitted()
-        i = np.searchsorted(self.baseline_times_, float(days), side="right") - 1
-        return float(self.baseline_cumulative_hazard_[i]) if i >= 0 else 0.0
+        return float(np.interp(float(days), self.baseline_times_, self.baseline_cumulative_hazard_))
 
     def survival(self, features: pd.DataFrame, days: float) -> np.ndarray:
         """P(no lapse within `days`) per person."""
