@@ -64,6 +64,7 @@ def test_written_once_and_kept_when_the_audience_grows(warehouse):
     # the audience doubles, and meanwhile someone changed the shares: the first 30k keep their arms
     grown = warehouse.execute(assign(warehouse, "spring", audience(0, 60_000), ArmSplit.of({"A": 0.5, "B": 0.5}),
                                      SECRET, at=hours(24)))
+    grown["assigned_at"] = pd.to_datetime(grown.assigned_at, utc=True)  # Spark gives naive UTC
     assert warehouse.count("assignments") == 60_000 == grown.profile_id.nunique()
     old = grown.set_index("profile_id").loc[small.profile_id]
     assert (old.arm.to_numpy() == small.arm.to_numpy()).all()

@@ -11,6 +11,8 @@ from jingzhun.activation import FileConnector, consent_state, consented, deliver
 from jingzhun.activation import token_from_url
 from tests.activation.conftest import SECRET, fields, hours, pid, plan
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 HISTORY = [
     (0, "email", "email", "granted", hours(0)),
     (1, "email", "email", "granted", hours(0)), (1, "email", "email", "denied", hours(2)),
@@ -71,7 +73,6 @@ def _exported(folder) -> pd.DataFrame:
     return pd.concat(pd.read_csv(f, encoding="utf-8-sig", dtype=str) for f in sorted(folder.glob("*.csv")))
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_an_opt_out_between_two_steps_stops_the_later_step(warehouse, population, links, templates, tmp_path):
     population.add(3)
     population.consent([(i, "email", "email", "granted", hours(-1)) for i in range(3)])

@@ -20,7 +20,7 @@ from jingzhun.activation import (
     deliver,
     delivery_id_for,
 )
-from tests.activation.conftest import duckdb_warehouse, fields, hours, pid, plan, Population
+from tests.activation.conftest import Population, duckdb_warehouse, fields, hours, pid, plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

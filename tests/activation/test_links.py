@@ -67,7 +67,7 @@ def test_clicks_and_opens_become_responses(warehouse, population, links):
     assert target.target == "https://shop.example/x"
     got = warehouse.execute(warehouse.table("responses").order_by("responded_at"))
     assert got[["delivery_id", "profile_id", "response"]].values.tolist() == [[did, pid(0), "click"], [did, pid(0), "open"]]
-    assert list(got.responded_at) == [hours(1), hours(2)]
+    assert list(pd.to_datetime(got.responded_at, utc=True)) == [hours(1), hours(2)]  # Spark gives naive UTC
     assert warehouse.count("consents") == 0
 
 
