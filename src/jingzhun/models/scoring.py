@@ -68,6 +68,7 @@ class ScoreSettings:
     timezone: str = "UTC"
     seed: int = 0
     categories: tuple[str, ...] = ()
+    snapshots: int = 4              # training snapshots of the propensity model (see fit_propensity)
 
 
 def btyd_summary(warehouse: Warehouse, as_of: Any, *, timezone: str = "UTC") -> ir.Table:
@@ -146,7 +147,7 @@ def score_propensity(warehouse: Warehouse, as_of: Any, *, directory: str | os.Pa
     out: dict[str, Any] = {"models": [], "scores": {}}
     for category in (None, *settings.categories):
         model, report = fit_propensity(warehouse, as_of, horizon, category=category, seed=settings.seed,
-                                       timezone=settings.timezone, evaluate=False)
+                                       timezone=settings.timezone, snapshots=settings.snapshots, evaluate=False)
         suffix = "" if category is None else f":{category}"
         record = register(warehouse, model, f"propensity_{horizon}d{suffix}", as_of=as_of,
                           data_fingerprint=data_fingerprint, metrics=report, directory=directory)
