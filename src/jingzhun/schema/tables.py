@@ -429,7 +429,7 @@ DELIVERIES = Table("deliveries", "derived", "Every message sent or withheld.", (
     C("sent_at", TS, "actual send time"),
     C("status", "string", "sent, failed, sending, held_out, suppressed_no_consent, suppressed_frequency_cap, "
       "suppressed_no_address (docs/delivery.md)", nullable=False),
-    C("detail", "string", "why a message failed or was withheld, in words (null when sent)"),
+    C("detail", "string", "why a message failed or was withheld, in words; for a file export, the file"),
 ), key=("delivery_id",))
 
 RESPONSES = Table("responses", "derived", "Responses to deliveries: opens, clicks, conversions, visits.", (
