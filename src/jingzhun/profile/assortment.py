@@ -25,19 +25,25 @@ def permille_text(share: ir.FloatingValue) -> ir.StringValue:
 
 
 def _shares(lines: ir.Table, column: str, prefix: str, *, with_text: bool) -> ir.Table:
+    """Spend per profile and value of ``column``; the top value (ties: the smallest), its share, the count.
+
+    Group-bys and joins rather than windows: the engines hash them, where a window sorts every partition.
+    """
     t = lines.filter(lines[column].notnull() & (lines[column] != "") & (lines.amount > 0))
     spend = t.group_by(["profile_id", column]).aggregate(spend=t.amount.sum())
-    total = spend.spend.sum().over(ibis.window(group_by=spend.profile_id))
-    rank = ibis.row_number().over(ibis.window(group_by=spend.profile_id,
-                                              order_by=[ibis.desc(spend.spend), spend[column]]))
-    ranked = spend.mutate(share=spend.spend / total, rank=rank)
-    top = ranked.filter(ranked["rank"] == 0).select(
-        "profile_id", **{f"top_{prefix}": ranked[column], f"top_{prefix}_share": ranked.share})
-    counts = {f"n_{prefix}s": ranked.count()}
+    per = spend.group_by("profile_id").aggregate(_total=spend.spend.sum(), _most=spend.spend.max(),
+                                                 **{f"n_{prefix}s": spend.count()})
+    j = spend.join(per, "profile_id")
+    best = j.filter(j.spend == j._most)
+    top = best.group_by("profile_id").aggregate(
+        **{f"top_{prefix}": best[column].min(), f"top_{prefix}_share": (best._most / best._total).max()})
+    out = top.join(per.select("profile_id", f"n_{prefix}s"), "profile_id")
     if with_text:
-        counts[f"{prefix}_shares"] = (ranked[column] + ":" + permille_text(ranked.share)).collect().sort().join(";")
-    summary = ranked.group_by("profile_id").aggregate(**counts)
-    return top.join(summary, "profile_id")
+        share = j.spend / j._total
+        text = j.group_by("profile_id").aggregate(
+            **{f"{prefix}_shares": (j[column] + ":" + permille_text(share)).collect().sort().join(";")})
+        out = out.join(text, "profile_id")
+    return out
 
 
 def share_features(lines: ir.Table) -> ir.Table:

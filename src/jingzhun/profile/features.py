@@ -103,12 +103,11 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
     keys = None
     pop = population(warehouse)
     if profiles is not None:
-        wanted = profiles.select("profile_id").distinct()
-        pop = pop.semi_join(wanted, "profile_id")
-        ids = profile_identifiers(imap)
-        keys = ids.semi_join(wanted, "profile_id").select("kind", "key")
+        theirs = profile_identifiers(imap).semi_join(profiles.select("profile_id").distinct(), "profile_id")
         if stage:
-            keys = warehouse.stage(keys)
+            theirs = warehouse.stage(theirs)
+        keys = theirs.select("kind", "key")
+        pop = theirs.group_by("profile_id").aggregate(n_identifiers=theirs.count())
     if stage:
         pop = warehouse.stage(pop)
 

@@ -106,8 +106,10 @@ def _version(loads: dict[str, list[str]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _touched(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads: dict[str, list[str]]) -> ir.Table:
-    """profile_id of every profile a refresh must recompute (see the module docstring)."""
+def _touched(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads: dict[str, list[str]],
+             pop: ir.Table) -> ir.Table:
+    """profile_id of every profile a refresh must recompute (see the module docstring); ``pop`` is the
+    population now."""
     parts: list[ir.Table] = []
     orders, events, customers = (warehouse.table(n) for n in ("orders", "events", "customers"))
 
@@ -134,7 +136,6 @@ def _touched(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads: dic
         parts.append(keyed_customers(warehouse, c).select("profile_id"))
 
     # identity: new profile ids and profiles whose identifiers changed in number
-    pop = population(warehouse)
     stored = warehouse.table(_TABLE).select("profile_id", old=warehouse.table(_TABLE).n_identifiers)
     cmp = pop.join(stored, "profile_id", how="left")
     parts.append(cmp.filter(cmp.old.isnull() | (cmp.old != cmp.n_identifiers)).select("profile_id"))
@@ -210,10 +211,10 @@ def _full(warehouse: Warehouse, clock: Clock, seconds: dict) -> FeatureResult:
 def _incremental(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads: dict[str, list[str]],
                  seconds: dict) -> FeatureResult:
     t = time.perf_counter()
-    touched = warehouse.stage(_touched(warehouse, clock, previous, new_loads))
-    current = population(warehouse).select("profile_id")
+    pop = warehouse.stage(population(warehouse))
+    touched = warehouse.stage(_touched(warehouse, clock, previous, new_loads, pop))
     existing = warehouse.table(_TABLE)
-    gone = warehouse.stage(existing.filter(~existing.profile_id.isin(current.profile_id)).select("profile_id"))
+    gone = warehouse.stage(existing.select("profile_id").anti_join(pop, "profile_id"))
     n_touched, n_gone = int(warehouse.execute(touched.count())), int(warehouse.execute(gone.count()))
     seconds["touched"] = time.perf_counter() - t
 
@@ -235,7 +236,7 @@ def _incremental(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads:
                 warehouse.delete_where(_TABLE, lambda f: f.profile_id.isin(drop.profile_id))
                 warehouse.append(_TABLE, rows)
         else:
-            kept = existing.filter(~existing.profile_id.isin(drop.profile_id))
+            kept = existing.anti_join(drop, "profile_id")
             kept = kept.mutate(**time_relative(kept, clock)).select(*table_spec(_TABLE).column_names)
             both = ibis.union(warehouse.conform(_TABLE, kept), warehouse.conform(_TABLE, rows), distinct=False)
             warehouse.replace(_TABLE, both)
