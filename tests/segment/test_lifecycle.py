@@ -7,7 +7,9 @@ import pytest
 from jingzhun.errors import ConfigError
 from jingzhun.profile.clock import Clock
 from jingzhun.segment import members
-from jingzhun.segment.lifecycle import FALLBACK_RULES, LifecycleRules, derive_rules, lifecycle_stages, save_lifecycle_segments
+from jingzhun.segment.lifecycle import (
+    FALLBACK_RULES, LifecycleRules, derive_rules, lifecycle_stages, save_lifecycle_segments,
+)
 from tests.segment.buyers import AS_OF, LATER, load_buyers
 
 RULES = LifecycleRules(new_days=30, active_days=60, lapse_days=120)

@@ -173,8 +173,9 @@ def show(name: str = typer.Argument(..., help="A saved segment's name or id."), 
                 console.print(f"  {seg.definition}")
             table = Table("#", "taken", "as of", "size", "entered", "exited")
             for i, s in enumerate(snaps, 1):
+                changes = ["" if v is None else f"{v:,}" for v in (s.entered, s.exited)]
                 table.add_row(str(i), f"{s.snapshot_at:%Y-%m-%d %H:%M:%S}", f"{s.as_of:%Y-%m-%d %H:%M}", f"{s.size:,}",
-                              "" if s.entered is None else f"{s.entered:,}", "" if s.exited is None else f"{s.exited:,}")
+                              *changes)
             console.print(table if snaps else "  no snapshots yet")
     except JingzhunError as exc:
         _fail(exc)
@@ -326,8 +327,10 @@ def rfm(as_of: Optional[str] = AsOfOpt, save_segments: bool = typer.Option(False
 @app.command()
 def lifecycle(as_of: Optional[str] = AsOfOpt,
               new_days: Optional[int] = typer.Option(None, min=0, help="New: first purchase within this many days."),
-              active_days: Optional[int] = typer.Option(None, min=0, help="Active: last purchase within this many days."),
-              lapse_days: Optional[int] = typer.Option(None, min=0, help="Lapsed: no purchase for more days than this."),
+              active_days: Optional[int] = typer.Option(None, min=0,
+                                                        help="Active: last purchase within this many days."),
+              lapse_days: Optional[int] = typer.Option(None, min=0,
+                                                       help="Lapsed: no purchase for more days than this."),
               save_segments: bool = typer.Option(False, "--save", help="Save the five stages as segments."),
               project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
     """Lifecycle stages (new, active, at risk, lapsed, won back) with thresholds learnt from the data."""

@@ -94,7 +94,8 @@ class ClusterModel:
             raise ConfigError(f"clustering features {missing} are not columns of the profile features; "
                               f"numeric columns there include {', '.join(DEFAULT_FEATURES)}")
         if not 2 <= self.k_min <= self.k_max:
-            raise ConfigError(f"the number of clusters is chosen between k_min >= 2 and k_max; got {self.k_min}..{self.k_max}")
+            raise ConfigError("the number of clusters is chosen between k_min >= 2 and k_max >= k_min; "
+                              f"got {self.k_min}..{self.k_max}")
         if len(frame) <= self.k_max:
             raise ConfigError(f"{len(frame)} profiles are too few to try up to {self.k_max} clusters")
 

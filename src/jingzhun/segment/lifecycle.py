@@ -149,7 +149,8 @@ def lifecycle_stages(warehouse, clock: Clock, rules: LifecycleRules) -> ir.Table
 
 def rules_of(rule: dict) -> LifecycleRules:
     """The thresholds a saved lifecycle rule holds."""
-    return LifecycleRules(**{k: rule[k] for k in ("new_days", "active_days", "lapse_days")}, source=rule.get("source", "given"))
+    days = {k: rule[k] for k in ("new_days", "active_days", "lapse_days")}
+    return LifecycleRules(**days, source=rule.get("source", "given"))
 
 
 def save_lifecycle_segments(warehouse, rules: LifecycleRules, *, timezone: str = "UTC",
