@@ -246,7 +246,9 @@ def pandas_features(wh: Warehouse, as_of: str, offset_hours: int) -> pd.DataFram
     c = ln[ln.is_consumable.fillna(False).astype(bool)].copy()
     c["leaf"] = c.category_path.fillna(c.product_id.astype(str))
     c["day"] = (_epoch(c.ordered_at) + off) // _DAY
-    typical = c.groupby("leaf").repurchase_days.mean().rename("typical")
+    catalogue = prods[prods.is_consumable.fillna(False).astype(bool)]
+    typical = catalogue.groupby(catalogue.category_path.fillna(catalogue.product_id)).repurchase_days.mean()
+    typical = typical.rename("typical").rename_axis("leaf")
     per_day = c.groupby(["profile_id", "leaf", "day"]).ordered_at.max().rename("last_at").reset_index()
     per_day["gap"] = per_day.groupby(["profile_id", "leaf"]).day.diff()
     leaf = per_day.groupby(["profile_id", "leaf"]).agg(last_at=("last_at", "max"), own=("gap", "mean"),

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from jingzhun.profile.clock import SECONDS_PER_DAY, Clock
 from jingzhun.profile.keys import left_join
 
-__all__ = ["share_features", "repurchase_features", "permille_text"]
+__all__ = ["share_features", "repurchase_features", "typical_cycles", "permille_text"]
 
 
 def permille_text(share: ir.FloatingValue) -> ir.StringValue:
@@ -58,7 +58,18 @@ def share_features(lines: ir.Table) -> ir.Table:
     )
 
 
-def repurchase_features(lines: ir.Table, clock: Clock) -> ir.Table:
+def typical_cycles(products: ir.Table) -> ir.Table:
+    """leaf, typical_days: the catalogue's mean ``repurchase_days`` over the consumable products of each leaf.
+
+    Taken from the catalogue, not from the lines bought, so a person's cycle does not depend on who else
+    is in the build (an incremental refresh computes a few people only).
+    """
+    c = products.filter(products.is_consumable.fill_null(False))
+    c = c.mutate(leaf=ibis.coalesce(c.category_path, c.product_id))
+    return c.group_by("leaf").aggregate(typical_days=c.repurchase_days.mean())
+
+
+def repurchase_features(lines: ir.Table, clock: Clock, products: ir.Table) -> ir.Table:
     """Repurchase cycle of consumables and the next expected repurchase.
 
     A consumable line (``is_consumable``) belongs to its leaf category (``category_path``, else the
@@ -70,13 +81,12 @@ def repurchase_features(lines: ir.Table, clock: Clock) -> ir.Table:
     """
     c = lines.filter(lines.is_consumable.fill_null(False))
     c = c.mutate(leaf=ibis.coalesce(c.category_path, c.product_id), day=clock.local_day(c.ordered_at))
-    typical = c.group_by("leaf").aggregate(typical_days=c.repurchase_days.mean())
     days = c.group_by(["profile_id", "leaf", "day"]).aggregate(last_at=c.ordered_at.max())
     w = ibis.window(group_by=[days.profile_id, days.leaf], order_by=days.day)
     gaps = days.mutate(gap=(days.day - days.day.lag().over(w)).cast("float64"))
     per_leaf = gaps.group_by(["profile_id", "leaf"]).aggregate(
         last_at=gaps.last_at.max(), own_cycle=gaps.gap.mean(), _gaps=gaps.gap.count(), _gap_sum=gaps.gap.sum())
-    per_leaf = left_join(per_leaf, typical, "leaf")
+    per_leaf = left_join(per_leaf, typical_cycles(products), "leaf")
     cycle = ibis.coalesce(per_leaf.own_cycle, per_leaf.typical_days)
     seconds = (cycle * SECONDS_PER_DAY).round().cast("int64")
     per_leaf = per_leaf.mutate(next_at=ibis.ifelse(cycle.notnull(), per_leaf.last_at + seconds.as_interval("s"),

@@ -49,6 +49,7 @@ class FeatureInputs:
     events: ir.Table  # non-bot events that may be engagement (a superset of it): profile_id, type, event, timestamp
     customers: ir.Table
     stores: ir.Table
+    products: ir.Table  # the catalogue
 
 
 def population(warehouse: Warehouse) -> ir.Table:
@@ -144,8 +145,8 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
     lines = left_join(ln, p, ["source", "product_id"])
     if stage:
         lines = warehouse.stage(lines)
-    return FeatureInputs(clock=clock, population=pop, orders=orders, lines=lines, events=events,
-                         customers=customers, stores=warehouse.table("stores"))
+    return FeatureInputs(clock=clock, population=pop, orders=orders, lines=lines, events=events, customers=customers,
+                         stores=warehouse.table("stores"), products=warehouse.table("products"))
 
 
 def time_relative(t: ir.Table, clock: Clock) -> dict[str, ir.Value]:
@@ -179,7 +180,7 @@ def feature_table(inputs: FeatureInputs) -> ir.Table:
         rfm.interval_features(inputs.orders, clock),
         rfm.basket_units(inputs.lines),
         assortment.share_features(inputs.lines),
-        assortment.repurchase_features(inputs.lines, clock),
+        assortment.repurchase_features(inputs.lines, clock, inputs.products),
         behaviour.activity_features(inputs.orders, inputs.events, clock),
         behaviour.engagement_features(inputs.events, clock),
         demographics.demographic_features(inputs.customers),
