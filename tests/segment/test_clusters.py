@@ -103,3 +103,11 @@ def test_errors():
         ClusterModel(features=("nope",)).fit(planted(10))
     with pytest.raises(ConfigError, match="too few"):
         ClusterModel(features=FEATURES, k_max=8).fit(planted(2))
+
+
+def test_fit_does_not_depend_on_row_order_and_numbers_by_size():
+    frame = planted(60).drop(columns="planted").iloc[:150]  # groups of 60, 60 and 30
+    a = ClusterModel(features=FEATURES, k_min=3, k_max=3, seed=0).fit(frame)
+    b = ClusterModel(features=FEATURES, k_min=3, k_max=3, seed=0).fit(frame.sample(frac=1.0, random_state=9))
+    assert np.allclose(a.centroids_, b.centroids_) and a.sizes_ == b.sizes_
+    assert a.sizes_ == sorted(a.sizes_, reverse=True) and a.sizes_[-1] == 30

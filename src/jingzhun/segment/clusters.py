@@ -8,7 +8,9 @@
    seed, the same rows on every engine): scikit-learn's k-means (k-means++ starts, 10 runs) for each k
    in the range (default 2 to 8), and k is the one with the **largest mean silhouette** (computed on up
    to 5,000 sample rows), the usual criterion when nothing else is known: it rewards clusters that are
-   tight and well apart. Ties go to the smaller k.
+   tight and well apart. Ties go to the smaller k. Clusters are numbered by size, largest first, and
+   the sample is sorted by profile id before fitting, so a fit does not depend on the order an engine
+   returns rows in.
 3. **Assignment** of every profile happens in Ibis, on any engine and at any size: the profile's
    standardised features, and the nearest centroid by squared Euclidean distance (ties: the lower
    cluster number). The transforms, means, standard deviations and centroids are saved with each
@@ -112,6 +114,8 @@ class ClusterModel:
         from sklearn.metrics import silhouette_score
 
         self._check(frame)
+        if "profile_id" in frame.columns:  # the same fit whatever order the engine returned the rows in
+            frame = frame.sort_values("profile_id", kind="stable").reset_index(drop=True)
         x = self._transformed(frame)
         mean = x.mean()
         sd = x.std(ddof=0).replace(0.0, 1.0).fillna(1.0)
@@ -128,12 +132,15 @@ class ClusterModel:
             raise ConfigError("the profiles do not split into two clusters or more on these features")
         best = max(scores, key=lambda k: (scores[k], -k))
         km = fits[best]
+        # number the clusters by size, largest first (k-means' own numbering is arbitrary)
+        counts = np.bincount(km.labels_, minlength=best)
+        order = sorted(range(best), key=lambda c: (-counts[c], tuple(km.cluster_centers_[c])))
         self.k_ = best
         self.silhouettes_ = scores
         self.means_ = {f: float(mean[f]) for f in self.features}
         self.sds_ = {f: float(sd[f]) for f in self.features}
-        self.centroids_ = [[float(v) for v in c] for c in km.cluster_centers_]
-        labels = pd.Series(km.labels_)
+        self.centroids_ = [[float(v) for v in km.cluster_centers_[c]] for c in order]
+        labels = pd.Series(np.argsort(order)[km.labels_])
         zframe = pd.DataFrame(z, columns=list(self.features))
         self.sizes_ = [int((labels == c).sum()) for c in range(best)]
         self.profiles_ = [{f: round(float(v), 3) for f, v in zframe[labels == c].mean().items()} for c in range(best)]
