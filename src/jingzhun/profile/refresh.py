@@ -8,7 +8,8 @@ latest such row with status ok is the state the next incremental build starts fr
 row. A profile is touched when
 
 1. a new load (a load id not in the state) wrote an order, an order line, an event or a customer
-   record that attaches to it, or a product it bought (new catalogue data changes its shares);
+   record that attaches to it, or a product of a leaf category it bought (new catalogue data changes its
+   shares and the leaf's typical repurchase cycle);
 2. identity changed it: its profile id is new, or its number of identifiers in identity_map differs
    from the stored ``n_identifiers`` (profile ids that disappeared lose their row);
 3. as_of moved and it has an order or event between the old and the new as_of, or an engagement event
@@ -124,9 +125,12 @@ def _touched(warehouse: Warehouse, clock: Clock, previous: Clock, new_loads: dic
     if (ln := new(lines, "order_lines")) is not None:
         changed_lines.append(ln.select("source", "order_id"))
     if ids := new_loads.get("products"):
+        # a new product changes its buyers' shares, and its leaf's typical cycle for every buyer of the leaf
         prods = warehouse.table("products")
-        prods = prods.filter(prods.load_id.isin(ids)).select("source", "product_id")
-        changed_lines.append(lines.join(prods, ["source", "product_id"]).select("source", "order_id"))
+        prods = prods.mutate(leaf=ibis.coalesce(prods.category_path, prods.product_id))
+        leaves = prods.filter(prods.load_id.isin(ids)).select("leaf")
+        siblings = prods.semi_join(leaves, "leaf").select("source", "product_id")
+        changed_lines.append(lines.semi_join(siblings, ["source", "product_id"]).select("source", "order_id"))
     for sel in changed_lines:
         o = orders.join(sel.distinct(), ["source", "order_id"]).select(*orders.columns)
         parts.append(keyed_orders(warehouse, o).select("profile_id"))
