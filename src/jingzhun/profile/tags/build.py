@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 
 import ibis
@@ -58,6 +59,7 @@ class TagBuildResult:
     cuts: dict[str, list[float]] = field(default_factory=dict)
     inactive: dict[str, str] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)  # tags in `tags` before that the library no longer has
+    seconds: dict[str, float] = field(default_factory=dict)  # time per part of the build
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -146,7 +148,7 @@ def build_tags(warehouse: Warehouse, *, as_of, library: TagLibrary | None = None
             record.detail = {"as_of": as_of.isoformat(), "language": language, "cuts": result.cuts,
                              "fingerprints": {t.name: t.fingerprint for t in library},
                              "inactive": result.inactive, "gained": result.gained, "lost": result.lost,
-                             "changed": result.changed, "rows": result.rows}
+                             "changed": result.changed, "rows": result.rows, "seconds": result.seconds}
     finally:
         warehouse.drop_stages()
     log.info("tags as of %s: %d rows, %d gained, %d lost, %d changed", result.as_of, result.rows, result.gained,
@@ -157,16 +159,21 @@ def build_tags(warehouse: Warehouse, *, as_of, library: TagLibrary | None = None
 def _build(warehouse: Warehouse, library: TagLibrary, as_of: dt.datetime, previous_as_of: dt.datetime | None,
            computed_at: dt.datetime, language: str, run_id: str) -> TagBuildResult:
     evaluated = evaluate(warehouse, library, as_of=as_of, language=language)
-    new = warehouse.stage(evaluated.rows)
+    seconds = dict(evaluated.seconds)
+    t = time.perf_counter()
+    new = warehouse.stage(evaluated.rows.mutate(as_of=_ts(as_of), computed_at=_ts(computed_at)))
     old = warehouse.table("tags")
     names = list(library.names)
     dropped = sorted(warehouse.execute(old.filter(~old.tag.isin(names)).select("tag").distinct()).tag)
     changes = _changes(old.filter(old.tag.isin(names)), new)
     history = warehouse.stage(changes.mutate(as_of=_ts(as_of), previous_as_of=_ts(previous_as_of),
                                              computed_at=_ts(computed_at)))
+    seconds["compare"] = time.perf_counter() - t
+    t = time.perf_counter()
     with warehouse.transaction():
         warehouse.append("tag_history", history)
-        warehouse.replace("tags", new.mutate(as_of=_ts(as_of), computed_at=_ts(computed_at)))
+        warehouse.replace("tags", new)
+    seconds["write"] = time.perf_counter() - t
     counts = warehouse.execute(history.group_by("change").aggregate(n=history.count()))
     by_change = dict(zip(counts.change, counts.n.astype(int)))
     tags = warehouse.table("tags")
@@ -177,4 +184,4 @@ def _build(warehouse: Warehouse, library: TagLibrary, as_of: dt.datetime, previo
         tags=len(library), active=len(library) - len(library.inactive), rows=int(sizes.rows.iloc[0]),
         profiles_tagged=int(sizes.profiles.iloc[0]), gained=by_change.get("gained", 0),
         lost=by_change.get("lost", 0), changed=by_change.get("changed", 0), cuts=evaluated.cuts,
-        inactive=dict(library.inactive), dropped=dropped)
+        inactive=dict(library.inactive), dropped=dropped, seconds={k: round(v, 2) for k, v in seconds.items()})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Mapping
 
 import ibis
@@ -20,7 +21,7 @@ from jingzhun.profile.tags.library import TagLibrary
 from jingzhun.profile.tags.model import Banding, TagDef
 from jingzhun.profile.tags.reasons import render, template_fields
 from jingzhun.segment import AudienceContext, compile_audience, context_from_warehouse, parse
-from jingzhun.segment.language.nodes import Bought, Did
+from jingzhun.segment.language.nodes import Bought, Did, Field, Within
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["TagRows", "evaluate", "tag_rows", "lower_quantiles", "default_reason", "ROW_COLUMNS"]
@@ -36,6 +37,7 @@ class TagRows:
 
     rows: ir.Table  # profile_id, tag, value, reason
     cuts: dict[str, list[float]]  # tag -> the cut-offs its bands used (quantile bands: computed here)
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # context, level_0, level_1, ...
 
 
 def lower_quantiles(warehouse: Warehouse, values: ir.NumericColumn, quantiles) -> list[float] | None:
@@ -121,26 +123,49 @@ def tag_rows(tag: TagDef, context: AudienceContext, warehouse: Warehouse, *, lan
     return _rows(labelled, tag, columns, labelled._value, language), cuts
 
 
-def _uses(library: TagLibrary, kind: type) -> bool:
+def _expressions(library: TagLibrary):
+    """The checked expressions of the active tags (rules and band ``where`` clauses)."""
     for tag in library:
         if tag.name in library.inactive:
             continue
         for text in (tag.rule, tag.bands.where if tag.bands is not None else None):
-            if text is not None and any(isinstance(n, kind) for n in parse(text).walk()):
-                return True
-    return False
+            if text is not None:
+                yield library.catalog.check(parse(text), text)
 
 
-def staged_context(warehouse: Warehouse, library: TagLibrary, *, as_of) -> AudienceContext:
-    """The audience context with the tables the library reads materialised once (the base is a join of
-    profiles, the latest customer records and the features; purchases and events join identity_map)."""
+def _fields_used(library: TagLibrary, language: str) -> set[str]:
+    """The base columns the active tags read: in expressions, as band features, in reasons."""
+    used: set[str] = set()
+    for node in _expressions(library):
+        for n in node.walk():
+            if isinstance(n, Field):
+                used.add(n.name)
+            elif isinstance(n, Within):
+                used |= {"latitude", "longitude"}
+    for tag in library:
+        if tag.name in library.inactive:
+            continue
+        if tag.bands is not None:
+            used.add(tag.bands.feature)
+        template = tag.reason_template(language) or default_reason(tag, language)
+        used |= {name for name, _ in template_fields(template)} - {"value", "score"}
+    return used
+
+
+def staged_context(warehouse: Warehouse, library: TagLibrary, *, as_of, language: str = "en") -> AudienceContext:
+    """The audience context with what the library reads materialised once: the base (a join of profiles,
+    the latest customer records and the features) narrowed to the columns the tags use; purchases and
+    events (joins through identity_map) only when a rule reads them."""
     ctx = context_from_warehouse(warehouse, as_of=as_of, catalog=library.catalog)
-    changes = {"base": warehouse.stage(ctx.base)}
-    if _uses(library, Bought):
-        changes["purchases"] = warehouse.stage(ctx.purchases)
-    if _uses(library, Did):
-        changes["events"] = warehouse.stage(ctx.events)
-    return dataclasses.replace(ctx, **changes)
+    fields = sorted(_fields_used(library, language) - {"profile_id"})
+    base = warehouse.stage(ctx.base.select("profile_id", *fields))
+    nodes = [n for node in _expressions(library) for n in node.walk()]
+    read = {}
+    if any(isinstance(n, Bought) for n in nodes):
+        read["purchases"] = warehouse.stage(ctx.purchases)
+    if any(isinstance(n, Did) for n in nodes):
+        read["events"] = warehouse.stage(ctx.events)
+    return dataclasses.replace(ctx, base=base, **read)
 
 
 def _empty(context: AudienceContext) -> ir.Table:
@@ -151,10 +176,13 @@ def _empty(context: AudienceContext) -> ir.Table:
 
 def evaluate(warehouse: Warehouse, library: TagLibrary, *, as_of, language: str = "en") -> TagRows:
     """Every active tag of ``library`` as of ``as_of``: staged rows and the cut-offs used."""
-    context = staged_context(warehouse, library, as_of=as_of)
+    t = time.perf_counter()
+    context = staged_context(warehouse, library, as_of=as_of, language=language)
+    seconds = {"context": time.perf_counter() - t}
     done: list[ir.Table] = []
     cuts: dict[str, list[float]] = {}
     for level, names in enumerate(library.levels):
+        t = time.perf_counter()
         if done:
             so_far = ibis.union(*done, distinct=False) if len(done) > 1 else done[0]
             context = dataclasses.replace(context, tags=so_far.select("profile_id", "tag"))
@@ -169,8 +197,12 @@ def evaluate(warehouse: Warehouse, library: TagLibrary, *, as_of, language: str 
         if parts:
             level_rows = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
             done.append(warehouse.stage(level_rows))
-            log.info("tags level %d: %d tags", level, len(parts))
+        seconds[f"level_{level}"] = time.perf_counter() - t
+        log.info("tags level %d: %d tags in %.1fs", level, len(parts), seconds[f"level_{level}"])
     if not done:
-        return TagRows(rows=_empty(context), cuts=cuts)
-    rows = ibis.union(*done, distinct=False) if len(done) > 1 else done[0]
-    return TagRows(rows=rows, cuts=cuts)
+        rows = _empty(context)
+    elif len(done) == 1:
+        rows = done[0]
+    else:
+        rows = ibis.union(*done, distinct=False)
+    return TagRows(rows=rows, cuts=cuts, seconds=seconds)
