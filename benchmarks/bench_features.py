@@ -260,6 +260,7 @@ def pandas_features(wh: Warehouse, as_of: str, offset_hours: int) -> pd.DataFram
                                                next_repurchase_at=("next_at", "min"))
     out["repurchase_cycle_days"] = (per.gap_sum / per.n_gaps).where(per.n_gaps > 0)
     out["next_repurchase_at"] = per.next_repurchase_at
+    del ln, c, per_day, leaf
 
     # engagement events: hours, weekdays, peaks, 90-day counts
     ev = _read(wh, "events", ["type", "event", "timestamp", "quality_flags", "user_id", "anonymous_id", "device_id"],
@@ -293,6 +294,7 @@ def pandas_features(wh: Warehouse, as_of: str, offset_hours: int) -> pd.DataFram
     for col, ns in _ENGAGEMENT.items():
         hist[col] = recent.name.isin(ns).groupby(recent.profile_id).sum()
     out = out.join(hist)
+    del ev, acts, recent, names
 
     # customer records: demographics, home, tenure's sign-up
     cust_ids = ("crm_id", "user_id", "loyalty_card", "email", "phone", "wechat_openid", "device_id")
@@ -413,42 +415,47 @@ def main() -> None:
           f"{world.orders.num_rows:,} orders, {world.order_lines.num_rows:,} lines, {world.events.num_rows:,} events "
           f"in {time.perf_counter() - t:.1f}s")
     with tempfile.TemporaryDirectory() as tmp:
-        wh = Warehouse.duckdb(Path(tmp) / "bench.duckdb")
-        wh.ensure_schema()
-        t = time.perf_counter()
-        write_world(wh, world)
+        path = Path(tmp) / "bench.duckdb"
+        with Warehouse.duckdb(path) as wh:
+            wh.ensure_schema()
+            t = time.perf_counter()
+            write_world(wh, world)
+            print(f"written straight to the canonical tables (identifier values as keys, identity from the truth) "
+                  f"in {time.perf_counter() - t:.1f}s")
         del world
         gc.collect()
-        print(f"written straight to the canonical tables (identifier values as keys, identity from the truth) "
-              f"in {time.perf_counter() - t:.1f}s")
-
+        # each step opens the warehouse afresh, as a build in its own process would (and DuckDB's cache of
+        # one step does not hold memory the next one needs)
         print(f"[{_load()}]")
-        t = time.perf_counter()
-        full = build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai", full=True)
-        ours = time.perf_counter() - t
-        print(f"jingzhun full build (DuckDB, {len(wh.table('profile_features').columns)} columns, "
-              f"{full.profiles:,} profiles): {ours:.1f}s  {full.seconds}  [{_load()}]")
+        with Warehouse.duckdb(path) as wh:
+            t = time.perf_counter()
+            full = build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai", full=True)
+            ours = time.perf_counter() - t
+            print(f"jingzhun full build (DuckDB, {len(wh.table('profile_features').columns)} columns, "
+                  f"{full.profiles:,} profiles): {ours:.1f}s  {full.seconds}  [{_load()}]")
 
         if not args.skip_pandas:
-            t = time.perf_counter()
-            ref = pandas_features(wh, AS_OF, 8)
-            naive = time.perf_counter() - t
-            print(f"pandas, every column ({len(ref):,} profiles): {naive:.1f}s  [{_load()}]")
-            print(f"ratio pandas / jingzhun: {naive / ours:.1f}x (target >= 10x)")
-            diffs = compare(wh.execute(wh.table("profile_features")), ref)
+            with Warehouse.duckdb(path) as wh:
+                t = time.perf_counter()
+                ref = pandas_features(wh, AS_OF, 8)
+                naive = time.perf_counter() - t
+                print(f"pandas, every column ({len(ref):,} profiles): {naive:.1f}s  [{_load()}]")
+                print(f"ratio pandas / jingzhun: {naive / ours:.1f}x (target >= 10x)")
+                diffs = compare(wh.execute(wh.table("profile_features")), ref)
             print("pandas and jingzhun agree on every row and column" if not diffs else
                   f"DISAGREEMENT (column: rows): {diffs}")
             del ref
             gc.collect()
 
-        people, n_events = add_new_data(wh, 0.01)
-        t = time.perf_counter()
-        inc = build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai")
-        refresh = time.perf_counter() - t
+        with Warehouse.duckdb(path) as wh:
+            people, n_events = add_new_data(wh, 0.01)
+        with Warehouse.duckdb(path) as wh:
+            t = time.perf_counter()
+            inc = build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai")
+            refresh = time.perf_counter() - t
         print(f"incremental refresh after new orders and events for {people:,} people ({n_events:,} events): "
               f"{refresh:.1f}s, {inc.recomputed:,} profiles recomputed  {inc.seconds}  [{_load()}]")
         print(f"ratio full / incremental: {ours / refresh:.1f}x (target >= 10x)")
-        wh.close()
 
 
 if __name__ == "__main__":
