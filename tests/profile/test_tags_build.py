@@ -94,7 +94,8 @@ EXPECTED = {  # tag -> {profile: (value, reason)}
     "spend_band": {  # closed below, open above: 2000 is huge, 1000 large, 100 medium
         "p1": ("huge", "monetary_total = 2500.00: band huge"), "p2": ("huge", "monetary_total = 2000.00: band huge"),
         "p3": ("small", "monetary_total = 99.99: band small"), "p4": ("small", "monetary_total = 0.00: band small"),
-        "p5": ("large", "monetary_total = 1000.00: band large"), "p6": ("medium", "monetary_total = 100.00: band medium")},
+        "p5": ("large", "monetary_total = 1000.00: band large"),
+        "p6": ("medium", "monetary_total = 100.00: band medium")},
     "spend_quartile": {  # buyers' spend sorted 99.99, 100, 1000, 2000, 2500: cuts at positions 1, 2, 3
         "p3": ("q1", "monetary_total = 99.99: band q1"), "p6": ("q2", "monetary_total = 100.00: band q2"),
         "p5": ("q3", "monetary_total = 1000.00: band q3"), "p2": ("q4", "monetary_total = 2000.00: band q4"),
