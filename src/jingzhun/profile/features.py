@@ -97,8 +97,9 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
     input once (the families read them several times).
 
     Rows are cut at as_of by comparing timestamps directly (``t < as_of`` is ``floor(epoch(t)) < as_of``
-    for a whole-second as_of), which the engines answer from their column statistics; events are cut to
-    the possible engagement events before they are attached, as no feature reads the others.
+    for a whole-second as_of), which the engines answer from their column statistics. In a full build,
+    events are cut to the possible engagement events before they are attached, as no feature reads the
+    others; a narrowed build has few rows left and lets the families' own test do it.
     """
     imap = warehouse.table("identity_map")
     keys = None
@@ -112,24 +113,33 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
     if stage:
         pop = warehouse.stage(pop)
 
-    def mine(t: ir.Table) -> ir.Table:
-        t = t.filter(t.profile_id.notnull())
-        return t if profiles is None else t.semi_join(pop, "profile_id")
+    def attach(rows: ir.Table, kinds: tuple[str, ...]) -> ir.Table:
+        """``rows`` (narrowed to ``keys`` when given) with their profile, kept when it is one of ``pop``."""
+        if keys is None:
+            return attach_profiles(rows, imap, kinds).filter(lambda t: t.profile_id.notnull())
+        rows = _only(rows, kinds, keys)
+        lookup = imap
+        if stage:  # the few narrowed rows need only the identity rows of their own identifiers
+            rows = warehouse.stage(rows)
+            present = [rows.select(key=rows[k]) for k in kinds if k in rows.columns]
+            lookup = warehouse.stage(imap.semi_join(ibis.union(*present, distinct=True), "key"))
+        attached = attach_profiles(rows, lookup, kinds)
+        return attached.filter(attached.profile_id.notnull()).semi_join(pop, "profile_id")
 
     before = clock.as_of_literal
     o = warehouse.table("orders")
-    o = o.filter(o.ordered_at < before)
-    o = _only(o.select(*_ORDER_COLUMNS, *ORDER_KEY_ORDER), ORDER_KEY_ORDER, keys)
-    orders = mine(attach_profiles(o, imap, ORDER_KEY_ORDER)).select("profile_id", *_ORDER_COLUMNS)
+    o = o.filter(o.ordered_at < before).select(*_ORDER_COLUMNS, *ORDER_KEY_ORDER)
+    orders = attach(o, ORDER_KEY_ORDER).select("profile_id", *_ORDER_COLUMNS)
 
     e = warehouse.table("events")
-    e = e.filter((e.timestamp < before) & ~is_bot(e) & _maybe_engagement(warehouse, e))
-    e = _only(e.select("type", "event", "timestamp", *EVENT_KEY_ORDER), EVENT_KEY_ORDER, keys)
-    events = mine(attach_profiles(e, imap, EVENT_KEY_ORDER)).select("profile_id", "type", "event", "timestamp")
+    e = e.filter((e.timestamp < before) & ~is_bot(e))
+    if profiles is None:
+        e = e.filter(_maybe_engagement(warehouse, e))
+    e = e.select("type", "event", "timestamp", *EVENT_KEY_ORDER)
+    events = attach(e, EVENT_KEY_ORDER).select("profile_id", "type", "event", "timestamp")
 
     c = warehouse.table("customers")
-    c = _only(c, CUSTOMER_KEY_ORDER, keys)
-    customers = mine(attach_profiles(c, imap, CUSTOMER_KEY_ORDER)).select(
+    customers = attach(c, CUSTOMER_KEY_ORDER).select(
         "profile_id", "signed_up_at", "latitude", "longitude", *demographics.TRAITS)
 
     if stage:
@@ -171,6 +181,22 @@ _ZERO_FILLED = ("frequency", "purchase_days", "monetary_total", "returns", "retu
                 *behaviour.ENGAGEMENT_EVENTS)
 
 
+def _assemble(population: ir.Table, parts: list[ir.Table]) -> ir.Table:
+    """The population with every part's columns: one chain of left joins on profile_id.
+
+    Each part's key gets its own name so that the joins extend one chain and the keys go in one final
+    projection (a projection after every join nests them, and Ibis then takes seconds to compile).
+    """
+    joined = population
+    keys = []
+    for i, part in enumerate(parts):
+        key = f"_pid{i}"
+        part = part.rename({key: "profile_id"})
+        joined = joined.left_join(part, population.profile_id == part[key])
+        keys.append(key)
+    return joined.drop(*keys)
+
+
 def feature_table(inputs: FeatureInputs) -> ir.Table:
     """One row per profile of the population, with every column of ``profile_features``."""
     clock = inputs.clock
@@ -190,24 +216,18 @@ def feature_table(inputs: FeatureInputs) -> ir.Table:
     parts += [homes, geo.store_features(homes, buys, inputs.stores)]
     c = inputs.customers
     signed = c.group_by("profile_id").aggregate(
-        _signed_up=c.signed_up_at.min(where=epoch_seconds(c.signed_up_at) < clock.as_of_epoch))
+        _signed_up=c.signed_up_at.min(where=c.signed_up_at < clock.as_of_literal))
     parts.append(signed)
 
-    out = inputs.population
-    for part in parts:
-        out = left_join(out, part, "profile_id")
+    out = _assemble(inputs.population, parts)
     since = ibis.ifelse(
         out._signed_up.notnull() & (out.first_purchase_at.isnull() | (out._signed_up < out.first_purchase_at)),
         out._signed_up, out.first_purchase_at)
-    out = out.mutate(customer_since=since).drop("_signed_up")
     spec = table_spec("profile_features")
-    fills = {}
-    for name in _ZERO_FILLED:
-        typ = spec.column(name).ibis_type
-        fills[name] = out[name].fill_null(ibis.literal(0, type=typ))
-    out = out.mutate(**fills)
-    out = out.mutate(**time_relative(out, clock))
-    return out.select(*spec.column_names)
+    fills = {name: out[name].fill_null(ibis.literal(0, type=spec.column(name).ibis_type)) for name in _ZERO_FILLED}
+    out = out.mutate(customer_since=since, **fills)
+    derived = time_relative(out, clock)
+    return out.select(**{name: derived[name] if name in derived else out[name] for name in spec.column_names})
 
 
 def features_as_of(warehouse: Warehouse, as_of, *, timezone: str = "UTC") -> ir.Table:
