@@ -44,8 +44,8 @@ def test_build_describes_the_data_as_of_its_end_then_refreshes(world, tmp_path):
     project = Project.init(tmp_path / "shop")
     wh = project.warehouse
     load_source(wh, world, secret=project.secret, settings=project.settings)
-    first = build(wh, project.settings)
-    assert list(first.steps) == ["checks", "identity", "features"]
+    first = build(wh, project.settings, project_dir=project.root)
+    assert list(first.steps) == ["checks", "identity", "features", "scores", "tags"]
     expected = data_end(wh, "UTC")
     assert first.as_of == expected.isoformat()
     features = first.steps["features"]
@@ -54,6 +54,13 @@ def test_build_describes_the_data_as_of_its_end_then_refreshes(world, tmp_path):
     pf = wh.table("profile_features")
     as_of = wh.execute(pf.aggregate(m=pf.as_of.max())).m.iloc[0]
     assert as_of == expected
+    # the scores and the tags describe the same moment; the prediction tags read the scores
+    assert min(first.steps["scores"]["btyd"]["scores"].values()) > 0, first.steps["scores"]
+    assert first.steps["tags"]["rows"] == wh.count("tags") > 0
+    scored = wh.execute(wh.table("scores").score.value_counts())
+    assert {"p_alive", "clv_12m", "churn_risk"} <= set(scored.score)
+    tags = set(wh.execute(wh.table("tags").select("tag").distinct()).tag)
+    assert {"alive_level", "clv_tier"} <= tags
     # nothing new: the second build recomputes nobody
     second = build(wh, project.settings, steps=["features"])
     assert second.steps["features"]["mode"] == "incremental"

@@ -152,6 +152,7 @@ def build(
     try:
         with _open(project) as proj:
             result = run_build(proj.warehouse, proj.settings, steps=step or None, as_of=as_of, full=full,
+                               project_dir=proj.root,
                                on_step=None if json_out else (lambda s: err_console.print(f"[dim]build: {s}[/]")))
             if json_out:
                 print_json({"run_id": result.run_id, "as_of": result.as_of, "steps": result.steps})

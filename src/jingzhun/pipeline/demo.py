@@ -77,7 +77,7 @@ def run_demo(directory: str | Path, *, customers: int = 20_000, seed: int = 0,
 
         t = time.perf_counter()
         step("building: reference checks, identity graph, profiles")
-        result = build(wh, project.settings)
+        result = build(wh, project.settings, project_dir=project.root)
         timings["build"] = time.perf_counter() - t
 
         t = time.perf_counter()
