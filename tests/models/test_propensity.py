@@ -137,3 +137,13 @@ def test_fit_propensity_reports_a_test_against_rfm(shop):
     assert set(test) == {"model", "model_uncalibrated_ece", "rfm_logistic", "rfm_score"}
     assert 0.5 < test["model"]["auc"] < 1 and 0 <= test["model"]["ece"] < 0.2
     assert len(test["model"]["lift"]) == 10 and report["n_train"] > 1_000
+
+
+def test_steady_features_forget_the_order_of_summation():
+    from jingzhun.models.frames import steady
+
+    a = np.array([0.1 + 0.2, 1e6 / 3, -2.5e-7 / 3, 0.0, np.nan])
+    b = np.array([0.3, 333_333.3333333333, -8.333333333333333e-08, 0.0, np.nan])
+    assert (a != b)[:3].any()  # the last bits differ
+    np.testing.assert_array_equal(steady(a), steady(b))
+    assert steady(np.array([123.456]))[0] == 123.456

@@ -34,7 +34,8 @@ def test_register_and_read_back(warehouse, fitted, tmp_path):
                       directory=tmp_path / "models", trained_at=_at(2))
     register(warehouse, model, "other", as_of=None, data_fingerprint="f3", metrics=None,
              directory=tmp_path / "models", trained_at=_at(3))
-    assert first.model_id.startswith("clv-20250101T010000Z-") and (tmp_path / "models" / f"{first.model_id}.json").exists()
+    assert first.model_id.startswith("clv-20250101T010000Z-")
+    assert (tmp_path / "models" / f"{first.model_id}.json").exists()
     newest = latest(warehouse, "clv")
     assert newest.model_id == second.model_id and newest.metrics == {"auc": 0.8}
     assert newest.as_of == datetime(2025, 1, 31, tzinfo=timezone.utc) and newest.kind == "BetaGeoModel"

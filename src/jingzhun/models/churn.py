@@ -16,8 +16,8 @@ correlated purchase measures (frequency, spend, tenure) stable.
 
 **Prediction.** `churn_risk` over `horizon_days` = P(lapse within the horizon) = 1 - S(h | x),
 S(h | x) = exp(-H0(h) exp((x - xbar) . beta)), with H0 the Breslow baseline cumulative hazard read
-linearly between event times (as lifelines' predictions at given times are). The model file holds beta, xbar and H0 as JSON, so a loaded
-model predicts exactly what lifelines did, without pickle.
+linearly between event times (as lifelines' predictions at given times are). The model file holds
+beta, xbar and H0 as JSON, so a loaded model predicts what lifelines did, without pickle.
 
 **Reasons.** The covariates with the largest positive terms beta_j (x_j - xbar_j) for that person,
 in words with the person's value and the typical (median) value of the people the model was fitted
@@ -266,7 +266,8 @@ def churn_frame(warehouse: Warehouse, as_of: Any, *, followup_days: int = 180, l
 
 
 def fit_churn(warehouse: Warehouse, as_of: Any, *, horizon_days: int = 90, followup_days: int = 180,
-              lapse_days: int = 180, penalizer: float = 0.01, timezone: str = "UTC") -> tuple[ChurnModel, dict[str, Any]]:
+              lapse_days: int = 180, penalizer: float = 0.01,
+              timezone: str = "UTC") -> tuple[ChurnModel, dict[str, Any]]:
     """Fit the lapse hazard as known at ``as_of`` (see :func:`churn_frame`); returns the model and a report."""
     frame = churn_frame(warehouse, as_of, followup_days=followup_days, lapse_days=lapse_days, timezone=timezone)
     covariates = churn_covariates(frame)

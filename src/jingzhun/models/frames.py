@@ -43,7 +43,7 @@ from jingzhun.profile.rfm import is_purchase
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["BEHAVIOUR_FEATURES", "moment", "window_end", "buyers_as_of", "purchasers", "propensity_frame",
-           "category_share", "data_end", "recent_activity", "RECENT_WINDOWS", "RECENT_FEATURES"]
+           "category_share", "data_end", "recent_activity", "steady", "RECENT_WINDOWS", "RECENT_FEATURES"]
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,26 @@ def buyers_as_of(warehouse: Warehouse, as_of: Any, *, timezone: str = "UTC",
     for name in RECENT_FEATURES:
         frame[name] = frame[name].fillna(0.0)
     for name in (*BEHAVIOUR_FEATURES, *RECENT_FEATURES):
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        frame[name] = steady(pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64"))
     with np.errstate(divide="ignore", invalid="ignore"):
         overdue = frame.recency_days / frame.interpurchase_mean_days
     frame["overdue"] = overdue.where(np.isfinite(overdue))
     return frame
+
+
+def steady(values: np.ndarray, digits: int = 12) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits.
+
+    Engines sum floating-point numbers in no fixed order (DuckDB and Spark aggregate in parallel), so a
+    share or a total can differ in its last bit from one run to the next; a tree split on such a value
+    would then differ too. Rounding far above that noise makes the features, and so the models,
+    the same on every run and on both engines."""
+    out = np.array(values, dtype=np.float64)
+    finite = np.isfinite(out) & (out != 0)
+    magnitude = np.floor(np.log10(np.abs(out[finite])))
+    scale = 10.0 ** (digits - 1 - magnitude)
+    out[finite] = np.round(out[finite] * scale) / scale
+    return out
 
 
 def _purchase_orders(warehouse: Warehouse, start: datetime, end: datetime) -> ir.Table:

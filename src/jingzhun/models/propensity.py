@@ -218,7 +218,9 @@ class PropensityModel(Model):
 
 def propensity_features(frame: pd.DataFrame) -> pd.DataFrame:
     """The feature columns of a propensity frame (behaviour, overdue, and the category share if any)."""
-    names = [*BEHAVIOUR_FEATURES, *RECENT_FEATURES, "overdue"] + (["category_share"] if "category_share" in frame.columns else [])
+    names = [*BEHAVIOUR_FEATURES, *RECENT_FEATURES, "overdue"]
+    if "category_share" in frame.columns:
+        names.append("category_share")
     return frame[names]
 
 

@@ -16,7 +16,8 @@ from jingzhun.models.validation import ModelInputError, as_float_array, fail_whe
 __all__ = ["feature_matrix", "binary_outcome", "check_rows"]
 
 
-def feature_matrix(features: Any, *, columns: list[str] | None = None, allow_missing: bool) -> tuple[np.ndarray, list[str]]:
+def feature_matrix(features: Any, *, columns: list[str] | None = None,
+                   allow_missing: bool) -> tuple[np.ndarray, list[str]]:
     """A float64 matrix (people x features) and the column names, from a pandas DataFrame.
 
     ``columns`` (the names a fitted model knows) selects and orders the columns, so extra columns are
