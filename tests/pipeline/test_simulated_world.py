@@ -63,8 +63,11 @@ def test_identity_is_identical_on_duckdb_and_pyspark(tmp_path, spark_session):
 def test_demo_command_runs_end_to_end(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--customers", "3000", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    for text in ("loaded", "identity resolution", "pairwise precision", "purchases by channel"):
-        assert text in result.output
+    for text in ("loaded", "identity resolution", "pairwise precision", "purchases by channel", "RFM grid",
+                 "Champions", "lifecycle", "CLV leaderboard", "churn-risk list", "basket rules",
+                 "recommendations with reasons"):
+        assert text in result.output, text
+    assert "fetch_arrow_table" not in result.output
     # the 360 view, by profile id and by a raw identifier (normalised and keyed like a load does)
     import json
 
@@ -80,6 +83,8 @@ def test_demo_command_runs_end_to_end(tmp_path):
     # the demo's build ran the feature step: the view shows the person's features by theme
     assert view["features_as_of"] and set(view["features"]) >= {"value", "taste", "habits", "price", "place"}
     assert view["features"]["value"]["frequency"] <= view["facts"]["orders"]
+    assert view["tags"] and all(t["reason"] for t in view["tags"])
+    assert {s["score"] for s in view["scores"]} >= {"p_alive", "clv_12m"}
     by_id = CliRunner().invoke(app, ["profiles", "show", view["profile_id"], "-p", str(tmp_path / "demo")])
     assert by_id.exit_code == 0 and view["profile_id"] in by_id.output
     missing = CliRunner().invoke(app, ["profiles", "show", "--kind", "email", "wang.unknown.7731@qq.com", "-p", str(tmp_path / "demo")])

@@ -126,6 +126,71 @@ def demo_summary(console: Console, s: dict) -> None:
     for row in shop["by_channel"]:
         channels.add_row(str(row["channel"]), _fmt(row["orders"]), f"{row['revenue']:,.2f}")
     console.print(channels)
+    if s.get("marketing"):
+        marketing_summary(console, s["marketing"], s.get("as_of"))
     secs = s["seconds"]
     console.print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()) + f", total {sum(secs.values()):.1f}s")
-    console.print(f"next: jingzhun profiles show <profile id> -p {s['project']}   |   jingzhun quality -p {s['project']}")
+    console.print(f"next: jingzhun profiles show <profile id> -p {s['project']}   |   jingzhun quality -p {s['project']}"
+                  f"   |   jingzhun tags list -p {s['project']}   |   jingzhun segment rfm -p {s['project']}")
+
+
+def _money(v) -> str:
+    return "" if v is None else f"{v:,.0f}"
+
+
+def marketing_summary(console: Console, m: dict, as_of: str | None) -> None:
+    """The demo's marketing part: RFM grid, lifecycle, tags, audiences, CLV, churn, rules, recommendations."""
+    console.rule(f"[bold]the customers as of {str(as_of)[:10]}")
+    grid = Table(title="RFM grid: profiles (mean spend) by recency score R and frequency score F")
+    grid.add_column("R \\ F")
+    for f in range(1, 6):
+        grid.add_column(str(f), justify="right")
+    for row in m["rfm_grid"]["rows"]:
+        grid.add_row(str(row[0]["r"]), *[f"{c['profiles']:,} ({_money(c['mean_monetary'])})\n[dim]{c['segment']}[/]"
+                                          for c in row])
+    console.print(grid)
+    seg = Table(title="RFM segments")
+    for col in ("segment", "profiles", "revenue", "mean spend"):
+        seg.add_column(col, justify="left" if col == "segment" else "right")
+    for r in m["rfm_segments"]:
+        seg.add_row(r["segment"], _fmt(r["profiles"]), _money(r["monetary_total"]), _money(r["mean_monetary"]))
+    console.print(seg)
+    life = m["lifecycle"]
+    rules = life["rules"]
+    console.print("lifecycle (new within {new_days} days of the first purchase, active within {active_days}, "
+                  "lapsed after {lapse_days}; thresholds from the {source}): ".format(**rules)
+                  + ", ".join(f"{k} {v:,}" for k, v in life["stages"].items()))
+    console.print(f"tags: {m['tags']['distinct']} tags in use; most common: "
+                  + ", ".join(f"{t['tag']} {t['profiles']:,}" for t in m["tags"]["top"]))
+    aud = Table(title="a few audiences (jingzhun segment count \"...\")")
+    aud.add_column("audience")
+    aud.add_column("profiles", justify="right")
+    for a in m["audiences"]:
+        aud.add_row(a["audience"], "-" if a["profiles"] is None else _fmt(a["profiles"]))
+    console.print(aud)
+    for key, title, fmt in (("clv_leaders", "CLV leaderboard: expected 12-month value", _money),
+                            ("churn_risk", "churn-risk list: risk of lapsing in the next 90 days",
+                             lambda v: f"{v:.0%}")):
+        t = Table(title=title)
+        for col in ("profile", "score", "orders", "spent", "days since", "why"):
+            t.add_column(col, justify="left" if col in ("profile", "why") else "right")
+        for r in m[key]:
+            t.add_row(r["profile_id"], fmt(r["value"]), _fmt(r["frequency"]), _money(r["monetary_total"]),
+                      _fmt(r["recency_days"]), r.get("reason") or "")
+        console.print(t)
+    if m.get("rules"):
+        t = Table(title="basket rules between categories (highest lift)")
+        for col in ("if bought", "then also", "support", "confidence", "lift"):
+            t.add_column(col, justify="left" if col in ("if bought", "then also") else "right")
+        for r in m["rules"]:
+            t.add_row(r["antecedent"], r["consequent"], f"{r['support']:.3f}", f"{r['confidence']:.2f}",
+                      f"{r['lift']:.2f}")
+        console.print(t)
+    if m.get("recommendations"):
+        t = Table(title="recommendations with reasons (the CLV leaders)")
+        for col in ("profile", "#", "product", "category", "why"):
+            t.add_column(col)
+        for r in m["recommendations"]:
+            t.add_row(r["profile_id"], str(r["rank"]), str(r.get("name") or r["product_id"]), str(r.get("category") or ""),
+                      str(r.get("reason") or ""))
+        console.print(t)

@@ -112,7 +112,8 @@ def fpgrowth_itemsets(pairs: pd.DataFrame, n_baskets: int, min_baskets: int, max
     baskets holding one become rows of the sparse one-hot, so memory follows the frequent part of
     the data (mlxtend still makes one dense boolean pass over that matrix to count items).
     """
-    from mlxtend.frequent_patterns import fpgrowth
+    with warnings.catch_warnings():  # mlxtend turns every DeprecationWarning on for good when imported
+        from mlxtend.frequent_patterns import fpgrowth
 
     pairs = pairs[["basket", "item"]].drop_duplicates()
     counts = pairs["item"].value_counts()
