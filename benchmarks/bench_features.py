@@ -73,17 +73,17 @@ def write_world(wh: Warehouse, world) -> None:
     wh.append("events", _with_load(ev, "sim", "l1", flags))
 
 
-def add_new_data(wh: Warehouse, share: float, seed: int = 0) -> tuple[int, int]:
-    """New orders and events (load l2) for ``share`` of the web buyers, dated in the week after the window.
+def add_new_data(wh: Warehouse, people: int, seed: int = 0) -> tuple[int, int]:
+    """New orders and events (load l2) for ``people`` web buyers, dated in the week after the window.
 
     Each chosen person buys their first order again (with its lines) and repeats their track events a week
     later, so their features change and everybody else's stay the same.
     """
     o = wh.table("orders")
     buys = o.filter(o.user_id.notnull() & ~o.is_return)
-    people = sorted(wh.execute(buys.select("user_id").distinct()).user_id)
+    users = sorted(wh.execute(buys.select("user_id").distinct()).user_id)
     rng = np.random.default_rng(seed)
-    chosen = ibis.memtable({"user_id": rng.choice(people, size=max(1, int(len(people) * share)), replace=False)})
+    chosen = ibis.memtable({"user_id": rng.choice(users, size=min(people, len(users)), replace=False)})
     mine = buys.semi_join(chosen, "user_id")
     first = mine.group_by("user_id").aggregate(order_id=mine.order_id.min())
     new = mine.semi_join(first, ["user_id", "order_id"])
@@ -448,7 +448,7 @@ def main() -> None:
             gc.collect()
 
         with Warehouse.duckdb(path) as wh:
-            people, n_events = add_new_data(wh, 0.01)
+            people, n_events = add_new_data(wh, max(1, args.customers // 100))  # 1% of the customers
         with Warehouse.duckdb(path) as wh:
             t = time.perf_counter()
             inc = build_features(wh, as_of=AS_OF, timezone="Asia/Shanghai")

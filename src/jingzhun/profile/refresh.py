@@ -185,11 +185,12 @@ def build_features(warehouse: Warehouse, *, as_of, full: bool = False, timezone:
             if new_loads.get("stores"):
                 reason = "new store data: every distance may change"
     try:
-        if full or reason:
-            result = _full(warehouse, clock, seconds)
-            result.reason = reason
-        else:
-            result = _incremental(warehouse, clock, Clock.at(previous["as_of"], timezone), new_loads, seconds)
+        with warehouse.unordered_writes():  # nothing here depends on row order
+            if full or reason:
+                result = _full(warehouse, clock, seconds)
+                result.reason = reason
+            else:
+                result = _incremental(warehouse, clock, Clock.at(previous["as_of"], timezone), new_loads, seconds)
         _record(warehouse, state, result, started)
     finally:
         warehouse.drop_stages()
