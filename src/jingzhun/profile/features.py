@@ -22,7 +22,8 @@ import ibis.expr.types as ir
 from jingzhun.profile import assortment, behaviour, demographics, geo, price, rfm
 from jingzhun.profile.clock import SECONDS_PER_DAY, Clock, epoch_seconds
 from jingzhun.profile.keys import (
-    CUSTOMER_KEY_ORDER, EVENT_KEY_ORDER, ORDER_KEY_ORDER, attach_profiles, is_bot, left_join, profile_identifiers,
+    CUSTOMER_KEY_ORDER, EVENT_KEY_ORDER, ORDER_KEY_ORDER, attach_profiles, identity_of, is_bot, left_join,
+    profile_identifiers,
 )
 from jingzhun.schema.tables import table as table_spec
 from jingzhun.warehouse import Warehouse
@@ -121,8 +122,7 @@ def prepare_inputs(warehouse: Warehouse, clock: Clock, *, profiles: ir.Table | N
         lookup = imap
         if stage:  # the few narrowed rows need only the identity rows of their own identifiers
             rows = warehouse.stage(rows)
-            present = [rows.select(key=rows[k]) for k in kinds if k in rows.columns]
-            lookup = warehouse.stage(imap.semi_join(ibis.union(*present, distinct=True), "key"))
+            lookup = warehouse.stage(identity_of(imap, rows, kinds))
         attached = attach_profiles(rows, lookup, kinds)
         return attached.filter(attached.profile_id.notnull()).semi_join(pop, "profile_id")
 
