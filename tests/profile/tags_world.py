@@ -36,6 +36,7 @@ FEATURES: dict[str, dict] = {
 
 SCORES = [("p1", "churn_risk", 0.9), ("p2", "churn_risk", 0.7), ("p3", "churn_risk", 0.3),
           ("p5", "churn_risk", 0.1), ("p1", "p_alive", 0.95)]
+SCORE_REASONS = {("p1", "churn_risk"): "no purchase for 120 days (typical: 30)"}  # the model's own words
 
 
 def _frame(wh, name: str, rows: list[dict]) -> None:
@@ -93,6 +94,6 @@ def load_world(wh) -> None:
               order("o6", "u6", "2024-06-29", "P1"), order("o6r", "u6", "2024-06-29", "P2", is_return=True)]
     _frame(wh, "orders", [o for o, _ in orders])
     _frame(wh, "order_lines", [line for _, lines in orders for line in lines])
-    _frame(wh, "scores", [dict(profile_id=p, score=s, value=v, model_id="m1", computed_at="2024-06-30")
-                          for p, s, v in SCORES])
+    _frame(wh, "scores", [dict(profile_id=p, score=s, value=v, model_id="m1", computed_at="2024-06-30",
+                               reason=SCORE_REASONS.get((p, s))) for p, s, v in SCORES])
     wh.append("profile_features", feature_rows(FEATURES, AS_OF))

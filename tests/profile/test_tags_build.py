@@ -63,6 +63,7 @@ tags:
     label: {zh: 高流失, en: Hot churn}
     description: {zh: 只标最高档, en: Top level only}
     score: {name: churn_risk, cuts: [0.7], labels: [null, "yes"]}
+    reason: "risk {score:.0%}; {score_reason}"
   - name: likely_buyer
     family: predictions
     label: {zh: 可能购买, en: Likely buyer}
@@ -102,7 +103,7 @@ EXPECTED = {  # tag -> {profile: (value, reason)}
         "p1": ("q4", "monetary_total = 2500.00: band q4")},
     "churn": {"p1": ("high", "churn_risk = 0.90: level high"), "p2": ("high", "churn_risk = 0.70: level high"),
               "p3": ("medium", "churn_risk = 0.30: level medium"), "p5": ("low", "churn_risk = 0.10: level low")},
-    "hot_churn": {"p1": ("yes", "churn_risk = 0.90: level yes"), "p2": ("yes", "churn_risk = 0.70: level yes")},
+    "hot_churn": {"p1": ("yes", "risk 90%; no purchase for 120 days (typical: 30)"), "p2": ("yes", "risk 70%; ")},
     "rescue": {"p1": (None, "tag('big_spender') and churn_risk >= 0.8")},
     "due_soon": {"p1": (None, "due in -3.5 days; 80% sensitive; age 34; city 上海"),
                  "p3": (None, "due in 7.0 days; 100% sensitive; age -; city 成都")},

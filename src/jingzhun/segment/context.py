@@ -40,7 +40,7 @@ class AudienceContext:
     * ``events``: profile_id, event, timestamp, properties (JSON text);
     * ``purchases``: order lines bought: profile_id, order_id, ordered_at, product_id, category, brand,
       is_return;
-    * ``tags``: profile_id, tag; ``scores``: profile_id, score, value; ``stores``: store_id, latitude,
+    * ``tags``: profile_id, tag; ``scores``: profile_id, score, value (and reason); ``stores``: store_id, latitude,
       longitude;
     * ``as_of``: "in last 30 days" means after ``as_of`` minus 30 days, and nothing after ``as_of``
       counts. Required: an audience never depends on the clock.
@@ -149,7 +149,7 @@ def context_from_warehouse(warehouse, *, as_of, catalog=None) -> AudienceContext
         is_return=ibis.literal(False))
 
     tags = warehouse.table("tags").select("profile_id", "tag")
-    scores = warehouse.table("scores").select("profile_id", "score", "value")
+    scores = warehouse.table("scores").select("profile_id", "score", "value", "reason")
     stores = warehouse.table("stores").select("store_id", "latitude", "longitude")
     return AudienceContext(base=_base(warehouse, imap, as_of), as_of=as_of, events=events, purchases=purchases,
                            tags=tags, scores=scores, stores=stores, catalog=catalog)

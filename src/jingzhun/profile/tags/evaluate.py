@@ -103,7 +103,8 @@ def tag_rows(tag: TagDef, context: AudienceContext, warehouse: Warehouse, *, lan
     else:
         scores = context.scores
         mine = scores.filter((scores.score == tag.score.name) & scores.value.notnull())
-        mine = mine.select(_score_pid="profile_id", _score="value")
+        reason = mine.reason if "reason" in mine.columns else ibis.null("string")
+        mine = mine.select(_score_pid="profile_id", _score="value", _score_reason=reason)
         scope = base.join(mine, base.profile_id == mine._score_pid).drop("_score_pid")
         x_name = "_score"
     banding = tag.banding
@@ -120,6 +121,7 @@ def tag_rows(tag: TagDef, context: AudienceContext, warehouse: Warehouse, *, lan
     columns["value"] = labelled._value
     if tag.score is not None:
         columns["score"] = labelled._score
+        columns["score_reason"] = labelled._score_reason.fill_null("")
     return _rows(labelled, tag, columns, labelled._value, language), cuts
 
 
@@ -148,7 +150,7 @@ def _fields_used(library: TagLibrary, language: str) -> set[str]:
         if tag.bands is not None:
             used.add(tag.bands.feature)
         template = tag.reason_template(language) or default_reason(tag, language)
-        used |= {name for name, _ in template_fields(template)} - {"value", "score"}
+        used |= {name for name, _ in template_fields(template)} - {"value", "score", "score_reason"}
     return used
 
 

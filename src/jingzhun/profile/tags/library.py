@@ -310,6 +310,7 @@ def _check(entry: LibraryTag, catalog: Catalog) -> tuple[tuple[str, ...], str | 
         kinds["value"] = "string"
     if tag.score is not None:
         kinds["score"] = "number"
+        kinds["score_reason"] = "string"  # the model's own reason for the score, where it gives one
     for language in ("zh", "en"):
         template = tag.reason_template(language)
         if template is None:
