@@ -105,5 +105,7 @@ def test_the_same_scores_on_duckdb_and_spark(tiny_shop, spark_session, tmp_path)
                                       "p_buy_90d", "churn_risk"}
     pd.testing.assert_frame_equal(spark_scores[["profile_id", "score", "reason"]],
                                   duck_scores[["profile_id", "score", "reason"]])
-    np.testing.assert_allclose(spark_scores.value, duck_scores.value, rtol=1e-9, atol=1e-12)
+    # the engines sum money in different orders, so the fitted Gamma-Gamma parameters (and the CLV) may
+    # differ in the eighth digit; anything beyond that would be a real difference
+    np.testing.assert_allclose(spark_scores.value, duck_scores.value, rtol=1e-6, atol=1e-9)
     assert runs["duckdb"]["data_fingerprint"] == runs["pyspark"]["data_fingerprint"]
