@@ -7,7 +7,6 @@ else the current folder) and `--json` where it prints results.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -15,7 +14,9 @@ from typing import Optional
 import typer
 
 from jingzhun import __version__
-from jingzhun.cli.output import console, err_console, print_json, progress
+from jingzhun.cli.output import (
+    JsonOpt, ProjectOpt, console, err_console, fail, open_project, print_json, progress, project_dir,
+)
 from jingzhun.errors import JingzhunError
 
 app = typer.Typer(
@@ -30,25 +31,7 @@ profiles_app = typer.Typer(help="Look at the people in the warehouse.", no_args_
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(__import__("jingzhun.cli.recommend", fromlist=["app"]).app, name="recommend")
 
-ProjectOpt = typer.Option(
-    None, "--project", "-p", help="Project folder (default: $JINGZHUN_PROJECT or the current folder).",
-)
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
-
-
-def _project_dir(project: Optional[Path]) -> Path:
-    return Path(project or os.environ.get("JINGZHUN_PROJECT") or ".")
-
-
-def _open(project: Optional[Path]):
-    from jingzhun.project import Project
-
-    return Project.open(_project_dir(project))
-
-
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=2)
+_project_dir, _open, _fail = project_dir, open_project, fail
 
 
 def _version(value: bool) -> None:

@@ -14,25 +14,16 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from jingzhun.cli.output import console, err_console, print_json
+from jingzhun.cli.output import (
+    JsonOpt as _JsonOpt, ProjectOpt as _ProjectOpt, with_project as _with_project, console, err_console,
+    print_json,
+)
 from jingzhun.errors import JingzhunError
 
 app = typer.Typer(help="Predictive models: lifetime value, alive or gone, churn risk, propensity.",
                   no_args_is_help=True)
 
-_ProjectOpt = typer.Option(None, "--project", "-p",
-                           help="Project folder (default: $JINGZHUN_PROJECT or the current folder).")
-_JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
-
-def _with_project(project: Optional[Path], work):
-    from jingzhun.cli.main import _fail, _open
-
-    try:
-        with _open(project) as proj:
-            return work(proj)
-    except JingzhunError as exc:
-        _fail(exc)
 
 
 def _as_of(proj, as_of: Optional[str]):

@@ -14,26 +14,15 @@ import typer  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from jingzhun import __version__  # noqa: E402
-from jingzhun.cli.output import console, err_console, print_json, progress  # noqa: E402
+from jingzhun.cli.output import (  # noqa: E402
+    JsonOpt, ProjectOpt, fail as _fail, open_project as _open, console, err_console, print_json, progress,
+)
 from jingzhun.errors import JingzhunError  # noqa: E402
 
 app = typer.Typer(help="Recommend products to people, with reasons a marketer can show.", no_args_is_help=True)
 
-ProjectOpt = typer.Option(None, "--project", "-p",
-                          help="Project folder (default: $JINGZHUN_PROJECT or the current folder).")
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 MODEL_NAME = "recommend"
 
-
-def _open(project: Optional[Path]):
-    from jingzhun.project import Project
-
-    return Project.open(Path(project or os.environ.get("JINGZHUN_PROJECT") or "."))
-
-
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=2)
 
 
 def _ts(text: Optional[str]):

@@ -9,15 +9,15 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from jingzhun.cli.output import console, err_console, print_json
+from jingzhun.cli.output import (
+    JsonOpt as _JsonOpt, ProjectOpt as _ProjectOpt, with_project as _with_project, console, err_console,
+    print_json,
+)
 from jingzhun.errors import JingzhunError
 
 app = typer.Typer(help="Association rules: what is bought together, bundles, cross-sell audiences.",
                   no_args_is_help=True)
 
-_ProjectOpt = typer.Option(None, "--project", "-p",
-                           help="Project folder (default: $JINGZHUN_PROJECT or the current folder).")
-_JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 _LevelOpt = typer.Option("product", "--level", "-l", help="product or category.")
 _MinSupport = typer.Option(0.0, "--min-support", help="Keep rules in at least this share of baskets.")
 _MinConfidence = typer.Option(0.0, "--min-confidence", help="Keep rules at least this confident.")
@@ -27,16 +27,6 @@ _MaxLen = typer.Option(None, "--max-len", help="Only rules of at most this many 
 _Sort = typer.Option("lift", "--sort", help="lift, confidence, support, leverage or conviction.")
 _Top = typer.Option(20, "--top", "-n", help="How many rules to show.")
 
-
-def _with_project(project: Optional[Path], work):
-    """Run ``work(project)`` on the opened project; jingzhun errors become a message and exit code 2."""
-    from jingzhun.cli.main import _fail, _open
-
-    try:
-        with _open(project) as proj:
-            return work(proj)
-    except JingzhunError as exc:
-        _fail(exc)
 
 
 def _side(items, names: dict[str, str]) -> str:

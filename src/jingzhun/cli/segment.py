@@ -8,14 +8,15 @@ else the project's `profile.as_of` or the end of its data.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from jingzhun.cli.output import console, err_console, print_json
+from jingzhun.cli.output import (
+    JsonOpt, ProjectOpt, fail as _fail, open_project as _open, console, print_json,
+)
 from jingzhun.errors import JingzhunError
 
 app = typer.Typer(
@@ -24,22 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProjectOpt = typer.Option(None, "--project", "-p",
-                          help="Project folder (default: $JINGZHUN_PROJECT or the current folder).")
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 AsOfOpt = typer.Option(None, "--as-of", help="Evaluate at this moment (ISO 8601); default: the latest feature build.")
 TargetArg = typer.Argument(..., help="A saved segment's name, or an audience expression in quotes.")
 
-
-def _open(project: Optional[Path]):
-    from jingzhun.project import Project
-
-    return Project.open(Path(project or os.environ.get("JINGZHUN_PROJECT") or "."))
-
-
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=2)
 
 
 def _as_of(proj, as_of: Optional[str]):

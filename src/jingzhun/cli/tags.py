@@ -17,27 +17,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from jingzhun.cli.output import console, print_json
+from jingzhun.cli.output import (
+    JsonOpt as _JsonOpt, ProjectOpt as _ProjectOpt, with_project as _with_project, console, print_json,
+)
 from jingzhun.errors import JingzhunError
 
 app = typer.Typer(help="Tags: labels per person (basic, interests, social, consumption, predictions).",
                   no_args_is_help=True)
 
-_ProjectOpt = typer.Option(None, "--project", "-p",
-                           help="Project folder (default: $JINGZHUN_PROJECT or the current folder).")
-_JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 _LangOpt = typer.Option("en", "--lang", help="Language of labels and reasons: en or zh.")
 
-
-def _with_project(project: Optional[Path], work):
-    """Run ``work(project)`` on the opened project; jingzhun errors become a message and exit code 2."""
-    from jingzhun.cli.main import _fail, _open
-
-    try:
-        with _open(project) as proj:
-            return work(proj)
-    except JingzhunError as exc:
-        _fail(exc)
 
 
 def _library(proj):
