@@ -438,7 +438,36 @@ RESPONSES = Table("responses", "derived", "Responses to deliveries: opens, click
     C("response", "string", "open, click, unsubscribe, conversion, visit, redemption", nullable=False),
     C("value", "float64", "revenue for conversions"),
     C("responded_at", TS, "when", nullable=False),
+    C("detail", "string", "what responded: the order of a conversion, the coupon code redeemed, a survey's "
+      "answers as JSON, the link clicked"),
 ))
+
+CAMPAIGN_MESSAGES = Table("campaign_messages", "derived",
+                          "A campaign's plan: every message it means to send, to whom, on which channel, when.", (
+    C("campaign_id", "string", "campaign", nullable=False),
+    C("step", "string", "the campaign step (a trigger's firing makes its own step)", nullable=False),
+    C("delivery_id", "string", "the id its delivery will carry", nullable=False),
+    C("profile_id", "string", "person", nullable=False),
+    C("arm", "string", "arm or 'control'", nullable=False),
+    C("channel", "string", "channel chosen for the person", nullable=False),
+    C("template", "string", "message template", nullable=False),
+    C("offer", "string", "offer given, JSON"),
+    C("scheduled_at", TS, "when it is due (UTC): the person's best send time outside quiet hours",
+      nullable=False),
+    C("rank_value", "float64", "the value the audience was ranked by (CLV, propensity, uplift), if any"),
+    C("planned_at", TS, "when the plan was made", nullable=False),
+), key=("delivery_id",))
+
+TRIGGER_FIRINGS = Table("trigger_firings", "derived",
+                        "Each time a trigger fired for a person, and why (cooldowns and dedup read it).", (
+    C("trigger_id", "string", "trigger", nullable=False),
+    C("campaign_id", "string", "campaign the trigger starts a step of", nullable=False),
+    C("profile_id", "string", "person", nullable=False),
+    C("event_at", TS, "when the thing that fired it happened", nullable=False),
+    C("fired_at", TS, "when the trigger was evaluated and fired", nullable=False),
+    C("dedup_key", "string", "one firing per key: trigger, person and the occasion", nullable=False),
+    C("reason", "string", "what happened, in words"),
+), key=("dedup_key",))
 
 PROFILE_FEATURES = Table(
     "profile_features", "derived",
@@ -521,7 +550,7 @@ _ALL = (
     PII_VAULT, QUARANTINE, LOADS, RUNS,
     IDENTITY_MAP, IDENTITY_EDGES, PROFILES, TAGS, TAG_HISTORY, SCORES, MODELS, SEGMENTS, SEGMENT_MEMBERS,
     SEGMENT_SNAPSHOTS,
-    RECOMMENDATIONS, RULES, CAMPAIGNS, ASSIGNMENTS, DELIVERIES, RESPONSES,
+    RECOMMENDATIONS, RULES, CAMPAIGNS, ASSIGNMENTS, DELIVERIES, RESPONSES, CAMPAIGN_MESSAGES, TRIGGER_FIRINGS,
     PROFILE_FEATURES,
 )
 TABLES: dict[str, Table] = {t.name: t for t in _ALL}
