@@ -79,7 +79,8 @@ Truth files (``truth/``)
 week), bgnbd_p, first_purchase_at, first_purchase_week, alive_at_end, dropout_at (null when alive),
 n_purchases, n_repeat_purchases, mean_spend (Gamma-Gamma p/nu, CNY), preferred_hour (0-23 local),
 preferred_weekday (Monday = 0), price_sensitivity (0-1), price_sensitive (> 0.5), preferred_channel,
-response_type (persuadable, sure_thing, lost_cause, sleeping_dog), p_<offer>_control and
+activity (relative engagement, Gamma(2, 0.5), mean 1), response_type (persuadable, sure_thing,
+lost_cause, sleeping_dog; leaning on purchase rate, price sensitivity and dropout), p_<offer>_control and
 p_<offer>_treated for offer in discount, new_product, points, top_category_1..3,
 taste_<beauty|eyewear|apparel|food|baby|home|electronics|sports> (sum to 1), city, home_latitude,
 home_longitude, nearest_store_id, nearest_store_km, household_id, is_influencer, systems (e.g.
@@ -96,6 +97,11 @@ tablet), duplicated. ``bots.parquet``: anonymous_id, user_agent, n_events, n_bur
 ``reviews_truth.parquet``: review_id, sentiment (positive, neutral, negative), language (zh, en).
 ``params.json``: seed, customers, the true BG/NBD r, alpha, a, b (time unit: week), the Gamma-Gamma
 p, q, gamma, the window (start, end, weeks; calibration = the whole window), options, shop tablets.
+
+Campaign responses
+------------------
+``jingzhun.sim.responses.respond(persons, messages, seed=)`` draws opens, clicks and conversions of
+campaign messages from this truth; ``open_probability`` and ``true_uplift`` give their expectations.
 
 Recovering BG/NBD per person: frequency = purchase orders - 1 (returns excluded; one purchase is one
 order), recency = last - first order, T = window end - first order, in weeks.

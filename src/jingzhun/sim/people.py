@@ -13,13 +13,14 @@ from jingzhun.sim.catalogue import CATEGORY_NAMES, Stores
 from jingzhun.sim.options import SimOptions
 from jingzhun.sim.vocab import CITIES, EDUCATION, MARITAL, OCCUPATIONS, OFFER_KINDS, RESPONSE_TYPES
 
-__all__ = ["People", "make_people", "SYSTEMS", "CHANNELS", "km_between"]
+__all__ = ["People", "make_people", "assign_response_types", "SYSTEMS", "CHANNELS", "km_between"]
 
 SYSTEMS = ("crm", "web", "wechat", "loyalty")
 CHANNELS = ("web", "store", "wechat")
 _SYSTEM_WEIGHTS = np.array([1.0, 1.3, 1.0, 0.8])
 _RECORD_COUNT_P = np.array([0.35, 0.35, 0.20, 0.10])
 _RESPONSE_P = np.array([0.20, 0.25, 0.45, 0.10])      # persuadable, sure_thing, lost_cause, sleeping_dog
+_DROPPED_OUT_WEIGHT = 0.05  # someone who has dropped out leans twenty times more to being a lost cause
 
 
 @dataclass
@@ -46,12 +47,13 @@ class People:
     price_sensitivity: np.ndarray
     activity: np.ndarray        # relative engagement volume, mean 1
     taste: np.ndarray           # (n, categories), rows sum to 1
-    response_type: np.ndarray   # index into RESPONSE_TYPES
-    response_p: np.ndarray      # (n, offer kinds, 2): P(buy | control), P(buy | treated)
+    response_u: np.ndarray      # uniform draw that fixes the response type (see assign_response_types)
     nearest_store: np.ndarray
     store_km: np.ndarray
     systems: np.ndarray         # (n, 4) bool, membership of SYSTEMS
     preferred_channel: np.ndarray  # index into CHANNELS
+    response_type: np.ndarray | None = None   # index into RESPONSE_TYPES, set once dropouts are known
+    response_p: np.ndarray | None = None      # (n, offer kinds, 2): P(buy | control), P(buy | treated)
 
     @property
     def n(self) -> int:
@@ -150,15 +152,9 @@ def make_people(rng: np.random.Generator, first_index: int, n: int, opts: SimOpt
     taste = taste * tilt
     taste /= taste.sum(axis=1, keepdims=True)
 
-    rtype = rng.choice(len(RESPONSE_TYPES), size=n, p=_RESPONSE_P)
-    base = np.array(list(RESPONSE_TYPES.values()))[rtype]          # (n, 2)
-    mod = np.stack([
-        0.6 + 0.8 * sensitivity,                                    # discount: price-sensitive respond more
-        0.5 + 2.0 * taste.max(axis=1),                              # new product: strong tastes respond more
-        np.full(n, 0.9),                                            # points
-    ], axis=1)
-    response_p = np.clip(base[:, None, :] * mod[:, :, None], 0, 0.95)
-    assert response_p.shape[1] == len(OFFER_KINDS)
+    # one uniform per person, as Generator.choice(p=...) would draw; the type is cut from it once the
+    # purchase process says who has dropped out (assign_response_types)
+    response_u = rng.random(n)
 
     nearest, km = _nearest(lat, lon, city, stores)
 
@@ -188,6 +184,61 @@ def make_people(rng: np.random.Generator, first_index: int, n: int, opts: SimOpt
         lam=lam, p=p, nu=nu,
         preferred_hour=_preferred_hours(rng, n), preferred_weekday=rng.integers(0, 7, n),
         price_sensitivity=sensitivity, activity=rng.gamma(2.0, 0.5, n),
-        taste=taste, response_type=rtype, response_p=response_p,
+        taste=taste, response_u=response_u,
         nearest_store=nearest, store_km=km, systems=systems, preferred_channel=preferred_channel,
     )
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _type_weights(lam: np.ndarray, sensitivity: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Unnormalised leaning of each person to each response type, from things a business can observe.
+
+    Persuadables are price-sensitive, middling buyers (about 3 purchases a year); sure things buy often
+    and care little for price; sleeping dogs are the very frequent (so recent) buyers whom a message
+    annoys; everyone may be a lost cause, and someone who has dropped out almost surely is.
+    """
+    log_rate = np.log(np.maximum(lam, 1e-9))
+    persuadable = (0.25 + 1.5 * sensitivity) * np.exp(-0.5 * (log_rate - np.log(0.06)) ** 2)
+    sure_thing = (1.2 - sensitivity) * _sigmoid(1.5 * (log_rate - np.log(0.08)))
+    lost_cause = np.ones_like(lam)
+    sleeping_dog = _sigmoid(2.0 * (log_rate - np.log(0.25)))
+    w = np.stack([persuadable, sure_thing, lost_cause, sleeping_dog], axis=1)
+    w[~alive] *= np.array([_DROPPED_OUT_WEIGHT, _DROPPED_OUT_WEIGHT, 1.0, _DROPPED_OUT_WEIGHT])
+    return w
+
+
+def _calibrated(w: np.ndarray, target: np.ndarray, rounds: int = 60) -> np.ndarray:
+    """Per-person type probabilities proportional to ``w`` times one factor per type, the factors chosen
+    (by fixed-point iteration) so that the shares over the block are ``target``."""
+    scale = np.ones(w.shape[1])
+    for _ in range(rounds):
+        probs = w * scale
+        probs /= probs.sum(axis=1, keepdims=True)
+        scale *= target / np.maximum(probs.mean(axis=0), 1e-12)
+    probs = w * scale
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def assign_response_types(people: People, alive: np.ndarray) -> None:
+    """Set each person's response type and per-offer buying probabilities (control, treated).
+
+    The type depends on the purchase rate, price sensitivity and whether the person has dropped out by the
+    end of the window (``alive``), with overall shares 20/25/45/10 (persuadable, sure thing, lost cause,
+    sleeping dog); the person's uniform ``response_u`` is cut by their own cumulative probabilities.
+    """
+    probs = _calibrated(_type_weights(people.lam, people.price_sensitivity, alive), _RESPONSE_P)
+    cum = np.cumsum(probs, axis=1)
+    rtype = np.minimum((cum <= people.response_u[:, None]).sum(axis=1), len(RESPONSE_TYPES) - 1)
+    base = np.array(list(RESPONSE_TYPES.values()))[rtype]          # (n, 2)
+    mod = np.stack([
+        0.6 + 0.8 * people.price_sensitivity,                      # discount: price-sensitive respond more
+        0.5 + 2.0 * people.taste.max(axis=1),                      # new product: strong tastes respond more
+        np.full(people.n, 0.9),                                     # points
+    ], axis=1)
+    response_p = np.clip(base[:, None, :] * mod[:, :, None], 0, 0.95)
+    assert response_p.shape[1] == len(OFFER_KINDS)
+    people.response_type = rtype
+    people.response_p = response_p

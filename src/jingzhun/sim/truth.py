@@ -41,6 +41,7 @@ def persons_table(people: People, ids: PersonIds, buys: Purchases, influencer: n
         "price_sensitivity": pa.array(people.price_sensitivity),
         "price_sensitive": pa.array(people.price_sensitivity > PRICE_SENSITIVE_ABOVE),
         "preferred_channel": pick(CHANNELS, people.preferred_channel),
+        "activity": pa.array(people.activity),
         "response_type": pick(list(RESPONSE_TYPES), people.response_type),
     }
     for k, offer in enumerate(OFFER_KINDS):

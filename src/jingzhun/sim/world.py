@@ -28,7 +28,7 @@ from jingzhun.sim.catalogue import make_catalogue, make_stores
 from jingzhun.sim.events import make_events
 from jingzhun.sim.identifiers import identifier_rows, make_person_ids
 from jingzhun.sim.options import BLOCK_SIZE, MAX_CUSTOMERS, SimOptions
-from jingzhun.sim.people import make_people
+from jingzhun.sim.people import assign_response_types, make_people
 from jingzhun.sim.purchases import make_orders, simulate_timing
 from jingzhun.sim.records import make_records
 from jingzhun.sim.social import make_consents, make_referrals, make_reviews
@@ -250,6 +250,7 @@ def _block(rng, b: int, first: int, n: int, opts: SimOptions, stores, cat) -> di
     people = make_people(rng, first, n, opts, stores, end_day=(date.fromisoformat(opts.end) - date(1970, 1, 1)).days)
     ids = make_person_ids(rng, people)
     timing = simulate_timing(rng, people, opts)
+    assign_response_types(people, timing.alive)
     buys = make_orders(rng, b, people, ids, timing, opts, cat, stores)
     first_s = buys.first_purchase_s
     customers, records, id_records, email_known = make_records(rng, people, ids, first_s, opts, stores)
