@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -70,6 +71,37 @@ class ProfileSettings(BaseModel):
     )
 
 
+class ChannelSettings(BaseModel):
+    """How one channel's messages leave: an SMTP server, a vendor's webhook, or files for a vendor.
+
+    Secrets are never written here: ``password_env`` and ``secret_env`` name environment variables.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connector: Literal["smtp", "webhook", "file"]
+    host: str | None = Field(None, description="smtp: server host")
+    port: int | None = Field(None, description="smtp: server port")
+    sender: str | None = Field(None, description="smtp: the From address, e.g. 'Shop <news@shop.example>'")
+    starttls: bool = Field(False, description="smtp: upgrade the connection with STARTTLS")
+    username: str | None = Field(None, description="smtp: login name")
+    password_env: str | None = Field(None, description="smtp: environment variable holding the password")
+    url: str | None = Field(None, description="webhook: the vendor's endpoint")
+    secret_env: str | None = Field(None, description="webhook: environment variable holding the signing secret")
+    address_kind: str | None = Field(None, description="webhook/file: identifier kind the vendor needs (phone, ...)")
+    folder: str | None = Field(None, description="file: folder the export files go to (relative to the project)")
+    vendor: str | None = Field(None, description="file: vendor name, part of the file names")
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+class ActivationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tracking_url: str = Field("http://localhost:8000", description="Base URL of the service that answers tracked "
+                                                                    "links, the open pixel and unsubscribe links.")
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict, description="Connector per channel.")
+
+
 class Settings(BaseModel):
     """Everything a project configures. Defaults are what a new project gets."""
 
@@ -82,6 +114,7 @@ class Settings(BaseModel):
     identity: IdentitySettings = IdentitySettings()
     quality: QualitySettings = QualitySettings()
     profile: ProfileSettings = ProfileSettings()
+    activation: ActivationSettings = ActivationSettings()
 
 
 def load_settings(project_dir: str | os.PathLike) -> Settings:
