@@ -10,23 +10,39 @@ Three estimators of the individual treatment effect tau(x) = P(y | x, treated) -
   each group's imputed effects, blended by the treatment propensity.
 
 The base learners are LightGBM models with few, shallow trees, one thread and a seed, so a fit is
-deterministic. Evaluation: :func:`qini_curve`, :func:`uplift_curve`, :func:`qini_coefficient`,
-:func:`auuc` on held-out data (definitions in docs/measurement.md); :func:`uplift_policy` picks whom to
-treat under a budget.
+deterministic. The models are :class:`jingzhun.models.base.Model` s: they save to JSON (the boosters as
+LightGBM's text) and go into the model registry. Evaluation: :func:`qini_curve`, :func:`uplift_curve`,
+:func:`qini_coefficient`, :func:`auuc` on held-out data (definitions in docs/measurement.md);
+:func:`uplift_policy` picks whom to treat under a budget.
+
+The loop: :func:`campaign_experiment` (or :func:`experiment_data` on frames) turns a finished
+randomised campaign into features, treatment and outcome; :func:`fit_uplift` learns from it and measures
+the Qini on a held-out share; :func:`score_uplift` registers the model and writes its predictions as the
+``uplift`` score, by which a campaign can rank its audience (``score('uplift')``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from jingzhun.errors import InputError, NotFittedError
+from jingzhun.errors import InputError
+from jingzhun.models.base import Model
+from jingzhun.models.store import fingerprint, register, write_scores
+from jingzhun.warehouse import Warehouse
 
 __all__ = ["TwoModelUplift", "ClassTransformationUplift", "XLearner", "UPLIFT_MODELS", "qini_curve",
-           "uplift_curve", "qini_coefficient", "auuc", "uplift_policy", "PolicyResult"]
+           "uplift_curve", "qini_coefficient", "auuc", "uplift_policy", "PolicyResult", "ExperimentData",
+           "experiment_data", "campaign_experiment", "fit_uplift", "score_uplift", "load_uplift"]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +73,13 @@ def _inputs(X, treatment, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
     return x, t, out
 
 
-class _Base:
-    """Parameters in __init__, fitted state in *_ attributes, predict() gives tau(x)."""
+def _feature_names(X) -> list[str] | None:
+    return [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
+
+
+class _Base(Model):
+    """Parameters in __init__, fitted state in *_ attributes (the LightGBM boosters in ``boosters_``),
+    predict() gives tau(x)."""
 
     # conservative defaults: uplift signals are small differences of noisy rates, and deeper trees fit noise
     # (on Hillstrom's visits 7 leaves and 500 people per leaf doubled the held-out Qini of 15 and 100)
@@ -73,19 +94,46 @@ class _Base:
     def _params(self) -> dict:
         return _lgbm_params(self.seed, self.n_estimators, self.learning_rate, self.num_leaves, self.min_child_samples)
 
-    def _classifier(self):
+    def _classifier(self, x, y, weight=None):
         from lightgbm import LGBMClassifier
 
-        return LGBMClassifier(**self._params())
+        return LGBMClassifier(**self._params()).fit(x, y, sample_weight=weight).booster_
 
-    def _regressor(self):
+    def _regressor(self, x, y):
         from lightgbm import LGBMRegressor
 
-        return LGBMRegressor(**self._params())
+        return LGBMRegressor(**self._params()).fit(x, y).booster_
 
-    def _check_fitted(self) -> None:
-        if not getattr(self, "fitted_", False):
-            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(X, treatment, y) first")
+    def _fitted(self, X, t: np.ndarray, boosters: dict, **extra: float) -> None:
+        self.boosters_ = boosters
+        self.feature_names_ = _feature_names(X)
+        self.params_ = {"n": float(t.size), "treated_share": float(t.mean()), **extra}
+
+    def _predict(self, role: str, X) -> np.ndarray:
+        """A booster's prediction: the probability of a classifier, the value of a regressor."""
+        self._check_fitted()
+        if self.feature_names_ is not None and isinstance(X, pd.DataFrame):
+            X = _columns(X, self.feature_names_)
+        return self.boosters_[role].predict(np.asarray(X, dtype=np.float64))
+
+    def _state(self) -> dict[str, Any]:
+        return {"params": self.params_, "feature_names": self.feature_names_,
+                "boosters": {role: b.model_to_string(num_iteration=-1) for role, b in self.boosters_.items()}}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        import lightgbm as lgb
+
+        self.boosters_ = {role: lgb.Booster(model_str=text) for role, text in state["boosters"].items()}
+        self.feature_names_ = state.get("feature_names")
+        self.params_ = {k: float(v) for k, v in state["params"].items()}
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise InputError(f"the features lack the column(s) the model was fitted on: {', '.join(missing[:5])}"
+                         f"{' ...' if len(missing) > 5 else ''}", field=missing[0])
+    return frame.loc[:, names]
 
 
 class TwoModelUplift(_Base):
@@ -93,15 +141,11 @@ class TwoModelUplift(_Base):
 
     def fit(self, X, treatment, y) -> "TwoModelUplift":
         x, t, out = _inputs(X, treatment, y)
-        self.treated_model_ = self._classifier().fit(x[t], out[t])
-        self.control_model_ = self._classifier().fit(x[~t], out[~t])
-        self.fitted_ = True
+        self._fitted(X, t, {"treated": self._classifier(x[t], out[t]), "control": self._classifier(x[~t], out[~t])})
         return self
 
     def predict(self, X) -> np.ndarray:
-        self._check_fitted()
-        x = np.asarray(X, dtype=np.float64)
-        return self.treated_model_.predict_proba(x)[:, 1] - self.control_model_.predict_proba(x)[:, 1]
+        return self._predict("treated", X) - self._predict("control", X)
 
 
 class ClassTransformationUplift(_Base):
@@ -113,13 +157,11 @@ class ClassTransformationUplift(_Base):
         # weight the groups to equal size: the transformation assumes P(treated) = 1/2
         share = t.mean()
         weight = np.where(t, 0.5 / share, 0.5 / (1.0 - share))
-        self.model_ = self._classifier().fit(x, z, sample_weight=weight)
-        self.fitted_ = True
+        self._fitted(X, t, {"z": self._classifier(x, z, weight)})
         return self
 
     def predict(self, X) -> np.ndarray:
-        self._check_fitted()
-        return 2.0 * self.model_.predict_proba(np.asarray(X, dtype=np.float64))[:, 1] - 1.0
+        return 2.0 * self._predict("z", X) - 1.0
 
 
 class XLearner(_Base):
@@ -127,21 +169,17 @@ class XLearner(_Base):
 
     def fit(self, X, treatment, y) -> "XLearner":
         x, t, out = _inputs(X, treatment, y)
-        mu1 = self._classifier().fit(x[t], out[t])
-        mu0 = self._classifier().fit(x[~t], out[~t])
-        d1 = out[t] - mu0.predict_proba(x[t])[:, 1]
-        d0 = mu1.predict_proba(x[~t])[:, 1] - out[~t]
-        self.tau1_ = self._regressor().fit(x[t], d1)
-        self.tau0_ = self._regressor().fit(x[~t], d0)
-        self.propensity_ = float(t.mean())  # randomised: a constant
-        self.fitted_ = True
+        mu1 = self._classifier(x[t], out[t])
+        mu0 = self._classifier(x[~t], out[~t])
+        d1 = out[t] - mu0.predict(x[t])
+        d0 = mu1.predict(x[~t]) - out[~t]
+        # randomised: the propensity is a constant, the treated share
+        self._fitted(X, t, {"tau1": self._regressor(x[t], d1), "tau0": self._regressor(x[~t], d0)})
         return self
 
     def predict(self, X) -> np.ndarray:
-        self._check_fitted()
-        x = np.asarray(X, dtype=np.float64)
-        g = self.propensity_
-        return g * self.tau0_.predict(x) + (1.0 - g) * self.tau1_.predict(x)
+        g = self.params_["treated_share"] if self.is_fitted else 0.0
+        return g * self._predict("tau0", X) + (1.0 - g) * self._predict("tau1", X)
 
 
 UPLIFT_MODELS = {cls.name: cls for cls in (TwoModelUplift, ClassTransformationUplift, XLearner)}
@@ -224,3 +262,133 @@ def uplift_policy(predicted_uplift, *, budget: float, cost=1.0, value=1.0, only_
     spent = np.cumsum(c[order])
     chosen = order[spent <= budget + 1e-9]
     return PolicyResult(selected=chosen, expected_incremental=float(gain[chosen].sum()), cost=float(c[chosen].sum()))
+
+
+# -- the loop: experiment -> model -> scores ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ExperimentData:
+    """A randomised experiment as a model learns from it: one row per person."""
+
+    profile_id: np.ndarray
+    X: pd.DataFrame          # features (NaN where a person has none)
+    treatment: np.ndarray    # 1 treated, 0 held out
+    y: np.ndarray            # 1 responded (converted), 0 not
+
+    def split(self, holdout: float, seed: int) -> tuple["ExperimentData", "ExperimentData"]:
+        """(train, test): a random ``holdout`` share of the people, stratified by treatment, for the test."""
+        if not 0.0 < holdout < 1.0:
+            raise InputError(f"holdout must be a share between 0 and 1, got {holdout!r}", field="holdout")
+        rng = np.random.default_rng(seed)
+        test = np.zeros(len(self.y), dtype=bool)
+        for arm in (0, 1):
+            who = np.flatnonzero(self.treatment == arm)
+            test[rng.permutation(who)[: int(round(holdout * len(who)))]] = True
+        return self._take(~test), self._take(test)
+
+    def _take(self, mask: np.ndarray) -> "ExperimentData":
+        return ExperimentData(self.profile_id[mask], self.X[mask].reset_index(drop=True), self.treatment[mask],
+                              self.y[mask])
+
+
+def experiment_data(assignments: pd.DataFrame, responders, features: pd.DataFrame, *,
+                    feature_names: list[str] | None = None) -> ExperimentData:
+    """Join who was treated, who responded and their features into model inputs, sorted by profile_id.
+
+    ``assignments``: profile_id and ``treated`` (bool) or ``arm`` ('control' = held out);
+    ``responders``: the profile ids that responded (a sequence, or a frame with profile_id; repeats count
+    once); ``features``: profile_id and feature columns (``feature_names``, default all the others). People
+    without a features row keep NaN features, which the gradient-boosted base learners treat as a branch.
+    """
+    if "profile_id" not in assignments.columns or not {"treated", "arm"} & set(assignments.columns):
+        raise InputError("assignments need profile_id and treated (or arm, 'control' for the held out)",
+                         field="assignments")
+    if assignments.profile_id.duplicated().any():
+        raise InputError("a person is assigned twice; give one row per person", field="profile_id")
+    treated = (assignments.treated.astype(bool) if "treated" in assignments.columns
+               else assignments.arm.astype(str) != "control")
+    ids = responders.profile_id if isinstance(responders, pd.DataFrame) else pd.Series(list(responders), dtype=object)
+    names = feature_names or [c for c in features.columns if c != "profile_id"]
+    people = pd.DataFrame({"profile_id": assignments.profile_id.to_numpy(), "_t": treated.to_numpy()})
+    people = people.sort_values("profile_id", kind="stable").reset_index(drop=True)
+    X = people[["profile_id"]].merge(_columns(features, ["profile_id", *names]).drop_duplicates("profile_id"),
+                                     on="profile_id", how="left")
+    return ExperimentData(profile_id=people.profile_id.to_numpy(), X=X[names].astype("float64"),
+                          treatment=people._t.to_numpy().astype(np.int64),
+                          y=people.profile_id.isin(set(ids)).to_numpy().astype(np.int64))
+
+
+def campaign_experiment(warehouse: Warehouse, campaign_id: str, features: ir.Table | pd.DataFrame, *,
+                        response: str = "conversion", feature_names: list[str] | None = None) -> ExperimentData:
+    """A finished campaign's experiment: its ``assignments`` (arm 'control' = held out), whether each
+    person gave ``response`` to one of its deliveries (``responses`` joined to ``deliveries``), and
+    their features (``buyers_as_of`` or ``profile_features`` columns)."""
+    a = warehouse.table("assignments")
+    assigned = warehouse.execute(a.filter(a.campaign_id == campaign_id).select("profile_id", "arm"))
+    if assigned.empty:
+        raise InputError(f"campaign {campaign_id!r} has no assignments: run it (with a control group) first",
+                         field="campaign_id")
+    d, r = warehouse.table("deliveries"), warehouse.table("responses")
+    mine = d.filter(d.campaign_id == campaign_id).select("delivery_id")
+    hits = r.filter(r.response == response).semi_join(mine, "delivery_id").select("profile_id").distinct()
+    responders = warehouse.execute(hits).profile_id
+    if isinstance(features, ir.Table):
+        names = feature_names or [c for c in features.columns if c != "profile_id"]
+        features = warehouse.execute(features.select("profile_id", *names))
+    return experiment_data(assigned, responders, features, feature_names=feature_names)
+
+
+def fit_uplift(data: ExperimentData, *, kind: str = "x_learner", holdout: float = 0.3, seed: int = 0,
+               **params) -> tuple[_Base, dict[str, Any]]:
+    """Fit an uplift model (``kind`` of UPLIFT_MODELS) on ``1 - holdout`` of the people and measure it on
+    the rest: returns the model and its metrics (Qini coefficient and AUUC on the held-out people, with the
+    same figures for a random ranking's expectation, 0, implied)."""
+    if kind not in UPLIFT_MODELS:
+        raise InputError(f"unknown uplift model {kind!r}; use one of {', '.join(sorted(UPLIFT_MODELS))}", field="kind")
+    train, test = data.split(holdout, seed)
+    model = UPLIFT_MODELS[kind](seed=seed, **params).fit(train.X, train.treatment, train.y)
+    predicted = model.predict(test.X)
+    metrics = {
+        "kind": kind, "n_train": int(len(train.y)), "n_test": int(len(test.y)), "holdout": holdout,
+        "qini": qini_coefficient(predicted, test.treatment, test.y), "auuc": auuc(predicted, test.treatment, test.y),
+        "observed_uplift": float(test.y[test.treatment == 1].mean() - test.y[test.treatment == 0].mean()),
+    }
+    log.info("%s uplift: Qini %.5f on %d held-out people", kind, metrics["qini"], metrics["n_test"])
+    return model, metrics
+
+
+def score_uplift(warehouse: Warehouse, model: _Base, features: ir.Table | pd.DataFrame, *, name: str = "uplift",
+                 directory: str | os.PathLike, metrics: dict[str, Any] | None = None, as_of: Any = None,
+                 data_fingerprint: str | None = None) -> dict[str, Any]:
+    """Register ``model`` under ``name`` (with ``metrics``, e.g. from :func:`fit_uplift`) and write its
+    predicted uplift for every profile of ``features`` as the score ``name``, replacing the old values.
+
+    ``features`` holds profile_id and the columns the model was fitted on (by name when it was fitted on
+    a frame). Returns the model id and the rows written."""
+    model._check_fitted()
+    names = model.feature_names_
+    if isinstance(features, ir.Table):
+        features = warehouse.execute(features.select("profile_id", *(names or [])) if names else features)
+    if names is None:
+        names = [c for c in features.columns if c != "profile_id"]
+    frame = _columns(features, ["profile_id", *names]).drop_duplicates("profile_id")
+    record = register(warehouse, model, name, as_of=as_of, data_fingerprint=data_fingerprint or fingerprint(warehouse),
+                      metrics=metrics, directory=directory)
+    scores = pd.DataFrame({"profile_id": frame.profile_id.to_numpy(), "score": name,
+                           "value": model.predict(frame[names].astype("float64"))})
+    written = write_scores(warehouse, ibis.memtable(scores), record.model_id)
+    return {"model_id": record.model_id, "scores": {name: written}, "metrics": metrics or {}}
+
+
+def load_uplift(path: str | os.PathLike) -> _Base:
+    """An uplift model saved by ``save`` (or registered by :func:`score_uplift`), whatever its kind.
+
+    The model-class registry of ``jingzhun.models`` does not know these (they live in a later layer), so
+    read them here."""
+    try:
+        kind = json.loads(Path(path).read_text(encoding="utf-8")).get("model")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(f"cannot read a model from it: {exc}", file=str(path)) from exc
+    by_class = {cls.__name__: cls for cls in UPLIFT_MODELS.values()}
+    if kind not in by_class:
+        raise InputError(f"not an uplift model ({kind!r}); known: {', '.join(sorted(by_class))}", file=str(path))
+    return by_class[kind].load(path)
