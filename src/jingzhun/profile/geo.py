@@ -30,12 +30,19 @@ CELL_DEGREES = 0.05  # about 5.6 km of latitude: a few thousand cells for a coun
 _SLACK_KM = 1e-6  # rounding in the distances must never drop the true nearest store
 
 
-def haversine_km(lat1: ir.FloatingValue, lon1: ir.FloatingValue,
-                 lat2: ir.FloatingValue, lon2: ir.FloatingValue) -> ir.FloatingValue:
+def haversine_km(lat1, lon1, lat2, lon2) -> ir.FloatingValue:
+    """Great-circle distance in km between two points given in degrees: Ibis expressions or plain numbers.
+
+    The one distance of the project: features, the audience language's ``within`` and the location
+    helpers of campaigns all call it, so a person is never 4.99 km away in one place and 5.01 in another.
+    """
+    lat1, lon1, lat2, lon2 = (ibis.literal(float(v)) if isinstance(v, (int, float)) else v
+                              for v in (lat1, lon1, lat2, lon2))
     phi1, phi2 = lat1.radians(), lat2.radians()
     dphi = (lat2 - lat1).radians()
     dlmb = (lon2 - lon1).radians()
     a = (dphi / 2).sin() ** 2 + phi1.cos() * phi2.cos() * (dlmb / 2).sin() ** 2
+    # rounding can push a a hair past 1 for antipodal points, where asin would give NaN
     return 2 * EARTH_RADIUS_KM * a.sqrt().clip(upper=1.0).asin()
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 
 import ibis
 import ibis.expr.types as ir
 
+from jingzhun.profile.geo import EARTH_RADIUS_KM, haversine_km
 from jingzhun.segment.catalog import Catalog
 from jingzhun.segment.errors import AudienceError
 from jingzhun.segment.language import (
@@ -33,7 +33,6 @@ __all__ = ["compile_audience", "compile_conditions", "leaf_conditions", "audienc
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 _NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
 
 
@@ -56,21 +55,6 @@ def compile_audience(expression: Node | str, context) -> ir.BooleanValue:
 def audience(expression: Node | str, context) -> ir.Table:
     """The members of the audience: a table of ``profile_id``."""
     return context.base.filter(compile_audience(expression, context)).select("profile_id")
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> ir.FloatingValue:
-    """Great-circle distance in km between two points in degrees (Ibis expressions or numbers)."""
-    rad = math.pi / 180.0
-    lat1, lat2 = ibis.literal(lat1) if isinstance(lat1, (int, float)) else lat1, \
-        ibis.literal(lat2) if isinstance(lat2, (int, float)) else lat2
-    lon1, lon2 = ibis.literal(lon1) if isinstance(lon1, (int, float)) else lon1, \
-        ibis.literal(lon2) if isinstance(lon2, (int, float)) else lon2
-    dlat = (lat2 - lat1) * rad
-    dlon = (lon2 - lon1) * rad
-    a = (dlat / 2).sin() ** 2 + (lat1 * rad).cos() * (lat2 * rad).cos() * (dlon / 2).sin() ** 2
-    # clip a to [0, 1]: rounding can push it a hair past 1 for antipodal points, and asin would be NaN
-    a = ibis.greatest(ibis.least(a, 1.0), 0.0)
-    return 2 * EARTH_RADIUS_KM * a.sqrt().asin()
 
 
 def _members(base: ir.Table, sub: ir.Table) -> ir.BooleanValue:

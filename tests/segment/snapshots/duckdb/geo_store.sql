@@ -36,32 +36,38 @@ FROM (
         WHERE
           (
             ASIN(
-              SQRT(
-                GREATEST(
-                  LEAST(
-                    (
-                      POWER(SIN((
-                        (
-                          "t2"."_s_lat" - "t2"."latitude"
-                        ) * 0.017453292519943295
-                      ) / 2), 2)
-                    ) + (
-                      COS("t2"."latitude" * 0.017453292519943295) * COS("t2"."_s_lat" * 0.017453292519943295) * (
-                        POWER(
-                          SIN((
-                            (
-                              "t2"."_s_lon" - "t2"."longitude"
-                            ) * 0.017453292519943295
-                          ) / 2),
-                          2
-                        )
-                      )
-                    ),
-                    1.0
-                  ),
-                  0.0
+              CASE
+                WHEN SQRT(
+                  (
+                    POWER(SIN(RADIANS("t2"."_s_lat" - "t2"."latitude") / 2), 2)
+                  ) + (
+                    COS(RADIANS("t2"."latitude")) * COS(RADIANS("t2"."_s_lat")) * (
+                      POWER(SIN(RADIANS("t2"."_s_lon" - "t2"."longitude") / 2), 2)
+                    )
+                  )
+                ) IS NULL
+                THEN SQRT(
+                  (
+                    POWER(SIN(RADIANS("t2"."_s_lat" - "t2"."latitude") / 2), 2)
+                  ) + (
+                    COS(RADIANS("t2"."latitude")) * COS(RADIANS("t2"."_s_lat")) * (
+                      POWER(SIN(RADIANS("t2"."_s_lon" - "t2"."longitude") / 2), 2)
+                    )
+                  )
                 )
-              )
+                ELSE LEAST(
+                  1.0,
+                  SQRT(
+                    (
+                      POWER(SIN(RADIANS("t2"."_s_lat" - "t2"."latitude") / 2), 2)
+                    ) + (
+                      COS(RADIANS("t2"."latitude")) * COS(RADIANS("t2"."_s_lat")) * (
+                        POWER(SIN(RADIANS("t2"."_s_lon" - "t2"."longitude") / 2), 2)
+                      )
+                    )
+                  )
+                )
+              END
             ) * 12742.0176
           ) <= 5.0
           AND "t2"."profile_id" IS NOT NULL

@@ -36,30 +36,36 @@ FROM (
         WHERE
           (
             ASIN(
-              SQRT(
-                GREATEST(
-                  LEAST(
+              IF(
+                SQRT(
+                  (
+                    POWER(SIN(RADIANS(`t2`.`_s_lat` - `t2`.`latitude`) / 2), 2)
+                  ) + (
+                    COS(RADIANS(`t2`.`latitude`)) * COS(RADIANS(`t2`.`_s_lat`)) * (
+                      POWER(SIN(RADIANS(`t2`.`_s_lon` - `t2`.`longitude`) / 2), 2)
+                    )
+                  )
+                ) IS NULL,
+                SQRT(
+                  (
+                    POWER(SIN(RADIANS(`t2`.`_s_lat` - `t2`.`latitude`) / 2), 2)
+                  ) + (
+                    COS(RADIANS(`t2`.`latitude`)) * COS(RADIANS(`t2`.`_s_lat`)) * (
+                      POWER(SIN(RADIANS(`t2`.`_s_lon` - `t2`.`longitude`) / 2), 2)
+                    )
+                  )
+                ),
+                LEAST(
+                  1.0,
+                  SQRT(
                     (
-                      POWER(SIN((
-                        (
-                          `t2`.`_s_lat` - `t2`.`latitude`
-                        ) * 0.017453292519943295
-                      ) / 2), 2)
+                      POWER(SIN(RADIANS(`t2`.`_s_lat` - `t2`.`latitude`) / 2), 2)
                     ) + (
-                      COS(`t2`.`latitude` * 0.017453292519943295) * COS(`t2`.`_s_lat` * 0.017453292519943295) * (
-                        POWER(
-                          SIN((
-                            (
-                              `t2`.`_s_lon` - `t2`.`longitude`
-                            ) * 0.017453292519943295
-                          ) / 2),
-                          2
-                        )
+                      COS(RADIANS(`t2`.`latitude`)) * COS(RADIANS(`t2`.`_s_lat`)) * (
+                        POWER(SIN(RADIANS(`t2`.`_s_lon` - `t2`.`longitude`) / 2), 2)
                       )
-                    ),
-                    1.0
-                  ),
-                  0.0
+                    )
+                  )
                 )
               )
             ) * 12742.0176
