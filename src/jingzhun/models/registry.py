@@ -15,6 +15,7 @@ from jingzhun.models.base import Model
 from jingzhun.models.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from jingzhun.models.churn import ChurnModel
 from jingzhun.models.propensity import PropensityModel
+from jingzhun.models.channels import ChannelResponseModel
 from jingzhun.models.sendtime import SendTimeModel
 
 __all__ = ["MODELS", "WAREHOUSE_MODELS", "load_model"]
@@ -26,7 +27,7 @@ MODELS: dict[str, type[Model]] = {
 
 #: models fitted on a warehouse's tables rather than on per-customer arrays: loadable, but outside the
 #: array contract test (their own tests check fit, predict, save and load)
-WAREHOUSE_MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (SendTimeModel,)}
+WAREHOUSE_MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (SendTimeModel, ChannelResponseModel)}
 
 
 def load_model(path: str | os.PathLike) -> Model:
