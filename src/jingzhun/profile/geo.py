@@ -23,7 +23,8 @@ import ibis.expr.types as ir
 
 from jingzhun.profile.keys import left_join
 
-__all__ = ["EARTH_RADIUS_KM", "CELL_DEGREES", "haversine_km", "home_features", "store_features"]
+__all__ = ["EARTH_RADIUS_KM", "CELL_DEGREES", "haversine_km", "home_features", "store_points", "candidate_distances",
+           "store_features"]
 
 EARTH_RADIUS_KM = 6371.0088
 CELL_DEGREES = 0.05  # about 5.6 km of latitude: a few thousand cells for a country's homes
@@ -52,7 +53,8 @@ def home_features(customers: ir.Table) -> ir.Table:
         home_latitude=located.latitude.mean(), home_longitude=located.longitude.mean())
 
 
-def _stores(stores: ir.Table) -> ir.Table:
+def store_points(stores: ir.Table) -> ir.Table:
+    """store_id, s_lat, s_lon: one row per store with coordinates (a store in several sources at their mean)."""
     s = stores.filter(stores.latitude.notnull() & stores.longitude.notnull())
     return s.group_by("store_id").aggregate(s_lat=s.latitude.mean(), s_lon=s.longitude.mean())
 
@@ -71,12 +73,22 @@ def _candidates(cells: ir.Table, stores: ir.Table) -> ir.Table:
     return near.select("cell_lat", "cell_lon", "store_id", "s_lat", "s_lon")
 
 
-def _nearest(homes: ir.Table, stores: ir.Table) -> ir.Table:
-    """profile_id, nearest_store_km, nearest_store_id: every home against its cell's candidate stores."""
+def candidate_distances(homes: ir.Table, stores: ir.Table) -> ir.Table:
+    """profile_id, store_id, km: each home against the stores that can be nearest to it (its cell's candidates).
+
+    ``homes`` has profile_id, home_latitude, home_longitude; ``stores`` has store_id, s_lat, s_lon (one
+    row per store). The true nearest store of every home is always among its rows.
+    """
     h = homes.mutate(cell_lat=(homes.home_latitude / CELL_DEGREES).floor().cast("int64"),
                      cell_lon=(homes.home_longitude / CELL_DEGREES).floor().cast("int64"))
     pairs = h.join(_candidates(h.select("cell_lat", "cell_lon").distinct(), stores), ["cell_lat", "cell_lon"])
-    pairs = pairs.mutate(km=haversine_km(pairs.home_latitude, pairs.home_longitude, pairs.s_lat, pairs.s_lon))
+    return pairs.select("profile_id", "store_id",
+                        km=haversine_km(pairs.home_latitude, pairs.home_longitude, pairs.s_lat, pairs.s_lon))
+
+
+def _nearest(homes: ir.Table, stores: ir.Table) -> ir.Table:
+    """profile_id, nearest_store_km, nearest_store_id: every home against its cell's candidate stores."""
+    pairs = candidate_distances(homes, stores)
     return pairs.group_by("profile_id").aggregate(
         nearest_store_km=pairs.km.min(), nearest_store_id=pairs.store_id.argmin(pairs.km))
 
@@ -87,7 +99,7 @@ def store_features(homes: ir.Table, orders: ir.Table, stores: ir.Table) -> ir.Ta
     ``homes`` has profile_id, home_latitude, home_longitude; ``orders`` are purchase orders with
     profile_id and store_id.
     """
-    s = _stores(stores)
+    s = store_points(stores)
     nearest = _nearest(homes, s)
 
     o = orders.filter(orders.store_id.notnull() & (orders.store_id != ""))
