@@ -221,6 +221,7 @@ app.add_typer(__import__("jingzhun.cli.rules", fromlist=["app"]).app, name="rule
 app.add_typer(__import__("jingzhun.cli.tags", fromlist=["app"]).app, name="tags")
 app.add_typer(__import__("jingzhun.cli.segment", fromlist=["app"]).app, name="segment")
 app.add_typer(__import__("jingzhun.cli.models", fromlist=["app"]).app, name="models")
+app.add_typer(__import__("jingzhun.cli.report", fromlist=["app"]).app, name="report")
 app.add_typer(__import__("jingzhun.cli.campaign", fromlist=["app"]).app, name="campaign")
 
 

@@ -1,0 +1,63 @@
+"""The campaign and overview reports, written by `jingzhun report`: their numbers, charts and JSON twins."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jingzhun.project import Project
+from jingzhun.report.campaign import campaign_report
+from tests.report.shop import write_reports
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    return write_reports(tmp_path_factory.mktemp("reports"))
+
+
+def _svgs(html: str) -> list[ET.Element]:
+    return [ET.fromstring(m) for m in re.findall(r"<svg .*?</svg>", html, flags=re.S)]
+
+
+def test_the_campaign_report_holds_the_hand_worked_kpis_and_its_charts(written):
+    summary = written["campaign"]
+    assert summary["linked"] == {"conversion": 0, "redemption": 0, "visit": 0}   # the overviews linked them
+    assert summary["reach"] == 20 and summary["conversions"] == 6
+    twin = json.loads(Path(summary["data"]).read_text(encoding="utf-8"))
+    arms = {a["arm"]: a for a in twin["arms"]}
+    assert arms["A"]["incremental_revenue"] == pytest.approx(140.0) and arms["B"]["cost"] == pytest.approx(2.4)
+    assert set(twin["breakdowns"]) == {"channel", "offer"}
+    html = Path(summary["report"]).read_text(encoding="utf-8")
+    kinds = [svg.get("data-kind") for svg in _svgs(html)]
+    assert kinds.count("line") == 1 and kinds.count("bar") >= 2
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    curve = twin["conversion_curve"]
+    assert max(r["conversions"] for r in curve if r["arm"] == "A") == 3
+
+
+def test_the_overview_lists_campaigns_and_the_models_checks_and_their_drift(written):
+    twin = json.loads(Path(written["overview"]["data"]).read_text(encoding="utf-8"))
+    (c1,) = twin["campaigns"]
+    assert c1["reach"] == 20 and c1["revenue"] == pytest.approx(510.0)
+    assert c1["incremental_revenue"] == pytest.approx(260.0)          # 140 (A) + 120 (B)
+    assert written["overview"]["scores_checked"] == ["p_buy_30d"]
+    history = twin["monitoring"]["history"]
+    assert [h["elapsed_days"] for h in history] == [10, 30]
+    html = Path(written["overview"]["report"]).read_text(encoding="utf-8")
+    assert "Calibration drift" in html and len(_svgs(html)) >= 4
+
+
+def test_the_truth_is_shown_beside_the_measured_effect(written):
+    with Project.open(written["shop"]) as proj:
+        report = campaign_report(proj.warehouse, "c1", truth=pd.DataFrame(
+            {"arm": ["A", "B"], "true_incremental_conversions": [1.5, 0.2]}), truth_note="From the simulator.")
+    truth = report.data["truth"]
+    assert list(truth.arm) == ["A", "B"] and list(truth.true_incremental_conversions) == [1.5, 0.2]
+    assert "Measured against the truth" in report.html()
