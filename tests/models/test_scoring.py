@@ -102,7 +102,8 @@ def test_the_same_scores_on_duckdb_and_spark(tiny_shop, spark_session, tmp_path)
         spark.close()
     duck_scores, spark_scores = runs["duckdb"]["frame"], runs["pyspark"]["frame"]
     assert set(duck_scores.score) == {"p_alive", "expected_purchases_90d", "next_purchase_days", "clv_12m",
-                                      "p_buy_90d", "churn_risk"}
+                                      "p_buy_90d", "churn_risk", "send_hour", "send_weekday",
+                                      *(f"response_{c}" for c in ("email", "sms", "push", "wechat", "direct_mail"))}
     pd.testing.assert_frame_equal(spark_scores[["profile_id", "score", "reason"]],
                                   duck_scores[["profile_id", "score", "reason"]])
     # the engines sum money in different orders, so the fitted Gamma-Gamma parameters (and the CLV) may

@@ -188,3 +188,64 @@ def test_schedule_around_midnight_and_time_zones(warehouse):
     assert _schedule(warehouse, [("p", None, None)], fallback_hour=11) == {"p": "Tue 06-04 11:00"}
     with pytest.raises(ConfigError, match="within_days"):
         _schedule(warehouse, [("p", 1, None)], within_days=0)
+
+
+# -- the simulator as referee ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """A 10,000-customer simulated shop with features; the model fitted at the window's end; each true
+    person with their profile's prediction."""
+    from jingzhun.config import Settings
+    from jingzhun.pipeline.referee import person_profiles
+    from jingzhun.profile import build_features
+    from jingzhun.warehouse import Warehouse
+
+    from tests.models.conftest import SIM_END, SIM_SECRET, build_sim_shop
+
+    root = tmp_path_factory.mktemp("sendtime")
+    path, truth_dir = build_sim_shop(root, 10_000, seed=23)
+    with Warehouse.duckdb(path) as wh:
+        build_features(wh, as_of=SIM_END, timezone=TZ, full=True)
+        model = SendTimeModel(timezone=TZ).fit(wh, SIM_END)
+        predicted = wh.execute(model.predict(wh, SIM_END))
+        owners = person_profiles(wh, truth_dir, secret=SIM_SECRET, settings=Settings())
+    persons = pd.read_parquet(truth_dir / "persons.parquet")
+    judged = persons.merge(owners, on="person_id").merge(predicted, on="profile_id")
+    return judged.drop_duplicates("profile_id", keep=False), model  # profiles mixing persons say nothing
+
+
+@pytest.mark.slow
+def test_learned_hour_is_the_preferred_hour(simulated):
+    judged, _ = simulated
+    engaged = judged[judged.responses >= 5]
+    hour = (engaged.send_hour == engaged.preferred_hour).mean()
+    weekday = (engaged.send_weekday == engaged.preferred_weekday).mean()
+    some = judged[judged.responses.between(1, 4)]
+    print(f"\nsend time on {len(judged):,} simulated persons; among the {len(engaged):,} with 5+ opens and clicks: "
+          f"hour {hour:.1%}, weekday {weekday:.1%}; with 1-4: hour "
+          f"{(some.send_hour == some.preferred_hour).mean():.1%}, weekday "
+          f"{(some.send_weekday == some.preferred_weekday).mean():.1%} ({len(some):,})")
+    assert len(engaged) > 3_000
+    assert hour >= 0.70 and weekday >= 0.70
+
+
+@pytest.mark.slow
+def test_a_campaign_at_model_times_beats_a_fixed_hour(simulated, warehouse):
+    from jingzhun.sim.responses import open_probability
+
+    judged, model = simulated
+    start = "2024-12-31T16:00:00Z"  # Wednesday 1 January 2025, 00:00 in Shanghai
+    staged = warehouse.stage(judged[["profile_id", "send_hour", "send_weekday"]])
+    at = warehouse.execute(schedule(staged, start=start, within_days=7, timezone=TZ))
+    messages = judged[["person_id", "profile_id"]].merge(at, on="profile_id")
+    messages = messages.assign(message_id=messages.profile_id, channel="email", offer_kind=None, treated=True)
+    fixed = messages.assign(sent_at=pd.Timestamp("2025-01-01 10:00", tz=TZ).tz_convert("UTC"))
+    timed = messages.rename(columns={"scheduled_at": "sent_at"})
+    by_model = open_probability(judged, timed).sum()
+    at_ten = open_probability(judged, fixed).sum()
+    engaged = (judged.set_index("profile_id").loc[messages.profile_id, "responses"] >= 5).to_numpy()
+    gain_engaged = open_probability(judged, timed[engaged]).sum() / open_probability(judged, fixed[engaged]).sum()
+    print(f"\nexpected e-mail opens of {len(messages):,} messages: at model times {by_model:,.0f}, at 10:00 "
+          f"{at_ten:,.0f} ({by_model / at_ten - 1:+.1%}); among people with 5+ opens and clicks {gain_engaged - 1:+.1%}")
+    assert by_model > 1.05 * at_ten

@@ -13,11 +13,17 @@ score                      what                                                 
 ``p_buy_90d:<category>``   the same for one category                                   PropensityModel
 ``churn_risk``             P(lapse within 90 days), with a reason; 1 for people         ChurnModel
                            already lapsed
+``send_hour``,             best local hour (0-23) and weekday (Monday 0) to send, with  SendTimeModel
+``send_weekday``           a reason; for everyone in identity_map
+``response_<channel>``     expected open or click per message on email, sms, push,      ChannelResponseModel
+                           wechat, direct_mail; for everyone in identity_map
 =========================  ==========================================================  ==================
 
 (90 days and 12 months are the defaults of ``horizon_days`` and ``clv_months``; the names follow them.)
 
-Every score is for the people with a purchase before as_of. The BTYD inputs come from
+The purchase scores are for the people with a purchase before as_of; the send-time and channel scores
+(``settings.send_time``, ``settings.channels``) for everyone, since people who only open e-mails are
+reached by e-mail too. The BTYD inputs come from
 :func:`btyd_summary`, the Ibis version of :func:`jingzhun.models.btyd.data.summary_from_transactions`
 (a purchase occasion is a local calendar day with a purchase; times in weeks; ``monetary_value`` the
 mean value of the repeat occasions), checked against it in tests. Only the compact per-person summary
@@ -38,17 +44,19 @@ import numpy as np
 import pandas as pd
 
 from jingzhun.models.btyd import BetaGeoModel, GammaGammaModel
+from jingzhun.models.channels import ChannelResponseModel, channel_scores
 from jingzhun.models.churn import ChurnModel, churn_covariates, fit_churn
 from jingzhun.models.frames import buyers_as_of, category_share, moment
 from jingzhun.models.propensity import fit_propensity, propensity_features
+from jingzhun.models.sendtime import SendTimeModel, send_time_scores
 from jingzhun.models.store import fingerprint, register, write_scores
 from jingzhun.profile.clock import Clock, epoch_seconds
 from jingzhun.profile.keys import keyed_orders
 from jingzhun.profile.rfm import is_purchase
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["ScoreSettings", "btyd_summary", "score_btyd", "score_propensity", "score_churn", "score_all",
-           "DAYS_PER_MONTH"]
+__all__ = ["ScoreSettings", "btyd_summary", "score_btyd", "score_propensity", "score_churn", "score_send_time",
+           "score_channels", "score_all", "DAYS_PER_MONTH"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,9 @@ class ScoreSettings:
     seed: int = 0
     categories: tuple[str, ...] = ()
     snapshots: int = 4              # training snapshots of the propensity model (see fit_propensity)
+    send_time: bool = True          # send_hour and send_weekday (SendTimeModel)
+    channels: bool = True           # response_<channel> (ChannelResponseModel)
+    segment: str = "age_band"       # the profile_features column whose pattern thin histories borrow
 
 
 def btyd_summary(warehouse: Warehouse, as_of: Any, *, timezone: str = "UTC") -> ir.Table:
@@ -190,6 +201,27 @@ def churn_scores(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
     return _scores(frame.profile_id, "churn_risk", risk, reasons)
 
 
+def score_send_time(warehouse: Warehouse, as_of: Any, *, directory: str | os.PathLike,
+                    settings: ScoreSettings = ScoreSettings(), data_fingerprint: str | None = None) -> dict[str, Any]:
+    """Fit the send-time model at ``as_of``, register it as ``send_time``, write send_hour and send_weekday."""
+    model = SendTimeModel(timezone=settings.timezone, segment=settings.segment).fit(warehouse, as_of)
+    record = register(warehouse, model, "send_time", as_of=as_of, directory=directory, metrics=dict(model.params_),
+                      data_fingerprint=data_fingerprint or fingerprint(warehouse))
+    written = write_scores(warehouse, send_time_scores(model.predict(warehouse, as_of)), record.model_id)
+    return {"models": [record.model_id], "scores": {"send_hour, send_weekday": written}}
+
+
+def score_channels(warehouse: Warehouse, as_of: Any, *, directory: str | os.PathLike,
+                   settings: ScoreSettings = ScoreSettings(), data_fingerprint: str | None = None) -> dict[str, Any]:
+    """Fit the channel response model at ``as_of``, register it as ``channel_response``, write
+    response_<channel> for every channel."""
+    model = ChannelResponseModel(timezone=settings.timezone, segment=settings.segment).fit(warehouse, as_of)
+    record = register(warehouse, model, "channel_response", as_of=as_of, directory=directory,
+                      metrics=dict(model.params_), data_fingerprint=data_fingerprint or fingerprint(warehouse))
+    written = write_scores(warehouse, channel_scores(model.predict(warehouse, as_of)), record.model_id)
+    return {"models": [record.model_id], "scores": {"response_<channel>": written}}
+
+
 def score_all(warehouse: Warehouse, as_of: Any, *, directory: str | os.PathLike,
               settings: ScoreSettings = ScoreSettings()) -> dict[str, Any]:
     """Every score of this module as of ``as_of`` (models under ``directory``); returns what was written."""
@@ -203,5 +235,11 @@ def score_all(warehouse: Warehouse, as_of: Any, *, directory: str | os.PathLike,
                                          data_fingerprint=data_fingerprint)
     out["churn"] = score_churn(warehouse, as_of, directory=directory, settings=settings,
                                data_fingerprint=data_fingerprint)
+    if settings.send_time:
+        out["send_time"] = score_send_time(warehouse, as_of, directory=directory, settings=settings,
+                                           data_fingerprint=data_fingerprint)
+    if settings.channels:
+        out["channels"] = score_channels(warehouse, as_of, directory=directory, settings=settings,
+                                         data_fingerprint=data_fingerprint)
     out["seconds"] = round((pd.Timestamp.now(tz="UTC") - started) / timedelta(seconds=1), 1)
     return out
