@@ -25,9 +25,6 @@ __all__ = ["campaign_report", "KPI_COLUMNS"]
 
 KPI_COLUMNS = ("reach", "delivered", "opens", "clicks", "conversions", "conversion_rate", "redemptions", "visits",
                "revenue", "cost", "roi")
-_LIFT_COLUMNS = ("incremental_conversions", "incremental_conversions_low", "incremental_conversions_high",
-                 "conversion_p", "incremental_revenue", "incremental_revenue_low", "incremental_revenue_high",
-                 "revenue_p", "incremental_roi")
 
 
 def campaign_report(warehouse, campaign_id: str, *, segments: Sequence[str] = (), truth: pd.DataFrame | None = None,
@@ -105,11 +102,20 @@ def _lifts(report: Report, k: CampaignKpis) -> None:
     s.paragraph("Incremental = (the arm's rate or revenue per person - control's) x the arm's people, with 95% "
                 "intervals. ROI over all revenue credits people who would have bought anyway; incremental ROI "
                 "does not.")
-    s.table(t[["arm", *_LIFT_COLUMNS]])
+    s.table(pd.DataFrame({
+        "arm": t.arm, "incremental conversions": t.incremental_conversions,
+        "95% interval": _intervals(t.incremental_conversions_low, t.incremental_conversions_high),
+        "p": t.conversion_p, "incremental revenue": t.incremental_revenue,
+        "95% interval ": _intervals(t.incremental_revenue_low, t.incremental_revenue_high), "p ": t.revenue_p,
+        "cost": t.cost, "incremental ROI": t.incremental_roi}))
     s.chart(bar_chart(list(t.arm), {"incremental conversions": t.incremental_conversions.tolist(),
                                     "interval low": t.incremental_conversions_low.tolist(),
                                     "interval high": t.incremental_conversions_high.tolist()},
                       title="Incremental conversions against control", y_label="people"))
+
+
+def _intervals(low: pd.Series, high: pd.Series) -> list[str]:
+    return ["" if pd.isna(a) else f"{a:+,.4g} to {b:+,.4g}" for a, b in zip(low, high)]
 
 
 def _breakdown(report: Report, k: CampaignKpis) -> None:

@@ -126,4 +126,6 @@ def _monitoring(report: Report, warehouse, checks: Mapping[str, ScoreCheck]) -> 
                   for (score, model), g in history.groupby(["score", "model_id"]) if len(g) >= 1}
         t.chart(line_chart(dict(list(series.items())[:8]), title="Calibration error as time passes",
                            x_label="days since the model's as_of", y_label="calibration error"))
-        t.table(history)
+        shown = history.assign(as_of=history.as_of.str[:10], at=history["at"].str[:10])
+        t.table(shown[["name", "score", "as_of", "at", "elapsed_days", "complete", "people", "calibration_error",
+                       "predicted_mean", "actual_mean"]])
