@@ -61,3 +61,24 @@ def test_the_truth_is_shown_beside_the_measured_effect(written):
     truth = report.data["truth"]
     assert list(truth.arm) == ["A", "B"] and list(truth.true_incremental_conversions) == [1.5, 0.2]
     assert "Measured against the truth" in report.html()
+
+
+def test_a_campaign_not_yet_sent_or_without_control_still_reports(tmp_path):
+    from jingzhun.report.overview import overview_report
+    from jingzhun.warehouse import Warehouse
+    from tests.activation.conftest import T0, Population, pid
+    from tests.measure.campaigns import write_campaign
+
+    with Warehouse.duckdb(tmp_path / "w.duckdb") as wh:
+        wh.ensure_schema()
+        write_campaign(wh, "empty", {"name": "empty"})
+        assert "No messages are recorded" in campaign_report(wh, "empty").html()
+        Population(wh).add(3)
+        write_campaign(wh, "solo", {"name": "no control"})
+        wh.append("deliveries", pd.DataFrame([{"delivery_id": f"x{i}", "campaign_id": "solo", "profile_id": pid(i),
+                                               "arm": "A", "channel": "email", "sent_at": T0, "status": "sent"}
+                                              for i in range(3)]))
+        html = campaign_report(wh, "solo").html()
+        assert "No control group" in html and "What the campaign changed" not in html
+        twin = overview_report(wh).data["campaigns"].set_index("campaign_id")
+        assert twin.loc["solo", "reach"] == 3 and pd.isna(twin.loc["solo", "incremental_revenue"])

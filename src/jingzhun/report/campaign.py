@@ -38,6 +38,10 @@ def campaign_report(warehouse, campaign_id: str, *, segments: Sequence[str] = ()
     report = Report(f"Campaign report: {by_arm.name}", subtitle=subtitle)
     report.data["campaign"] = {"id": campaign_id, "name": by_arm.name,
                                "measured_at": None if measured_at is None else pd.Timestamp(measured_at)}
+    if by_arm.table.empty:
+        report.section("Results").paragraph("No messages are recorded for this campaign yet: deliver it first "
+                                            "(`jingzhun campaign run`), then measure.")
+        return report
     _results(report, by_arm)
     _funnel(report, by_arm)
     _curve(report, warehouse, campaign_id)
