@@ -183,6 +183,7 @@ def _render_all(warehouse: Warehouse, frame: pd.DataFrame, templates: TemplateSe
             "recommendations": _structured(row.get("recommendations"), []),
             "campaign_id": row["campaign_id"], "arm": row["arm"], "channel": row["channel"], "delivery_id": did,
             "track": lambda url, _did=did: links.click(_did, url),
+            "survey": lambda questionnaire_id, _did=did: links.survey(_did, questionnaire_id),
             "unsubscribe_url": links.unsubscribe(did),
             "pixel_url": links.pixel(did),
         }
@@ -195,9 +196,9 @@ def _render_all(warehouse: Warehouse, frame: pd.DataFrame, templates: TemplateSe
 
 
 def _profile_fields(warehouse: Warehouse, fields: ir.Table | None, profile_ids: pd.Series) -> dict[str, dict]:
-    if fields is None:
+    if fields is None or profile_ids.empty:  # a batch of the control arm alone renders nothing
         return {}
-    wanted = ibis.memtable(pd.DataFrame({"profile_id": sorted(set(profile_ids))}))
+    wanted = ibis.memtable(pd.DataFrame({"profile_id": sorted(set(profile_ids))}, dtype=object))
     rows = warehouse.execute(fields.semi_join(wanted, fields.profile_id == wanted.profile_id))
     return {r["profile_id"]: {k: _plain(v) for k, v in r.items()} for r in rows.to_dict("records")}
 

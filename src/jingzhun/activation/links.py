@@ -2,12 +2,15 @@
 
 A token is ``<payload>.<mac>``, both base64url without padding:
 
-    payload = JSON {"d": delivery id, "k": "click" | "open" | "unsubscribe", "u": target URL (clicks)}
+    payload = JSON {"d": delivery id, "k": "click" | "open" | "unsubscribe" | "survey",
+                    "u": target URL (clicks) or questionnaire id (surveys)}
     mac     = first 16 bytes of HMAC-SHA256(project secret, "jingzhun-link|" + payload)
 
-The link itself is ``<base_url>/r/<token>`` (click), ``<base_url>/o/<token>.gif`` (open pixel) or
-``<base_url>/u/<token>`` (unsubscribe); the service answers those paths (a redirect, a 1x1 GIF, a
-confirmation page) by calling :func:`record_response`. Why signed:
+The link itself is ``<base_url>/r/<token>`` (click), ``<base_url>/o/<token>.gif`` (open pixel),
+``<base_url>/u/<token>`` (unsubscribe) or ``<base_url>/s/<token>`` (a questionnaire); the service answers
+those paths (a redirect, a 1x1 GIF, a confirmation page, the questionnaire's form) by calling
+:func:`record_response`, or :func:`jingzhun.activation.surveys.record_answers` for the form's answers.
+Why signed:
 
 * the redirect only goes where the message said: nobody can turn our domain into an open redirect
   by editing the target;
@@ -37,11 +40,11 @@ from jingzhun.activation.consent import CONSENT_IDENTIFIERS
 from jingzhun.activation.errors import TokenError
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["CLICK", "OPEN", "UNSUBSCRIBE", "LinkToken", "Links", "sign_token", "verify_token", "token_from_url",
+__all__ = ["CLICK", "OPEN", "UNSUBSCRIBE", "SURVEY", "LinkToken", "Links", "sign_token", "verify_token", "token_from_url",
            "record_response"]
 
-CLICK, OPEN, UNSUBSCRIBE = "click", "open", "unsubscribe"
-_KINDS = (CLICK, OPEN, UNSUBSCRIBE)
+CLICK, OPEN, UNSUBSCRIBE, SURVEY = "click", "open", "unsubscribe", "survey"
+_KINDS = (CLICK, OPEN, UNSUBSCRIBE, SURVEY)
 _MAC_BYTES = 16
 UNSUBSCRIBE_SOURCE = "unsubscribe_link"
 
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LinkToken:
+    """What a link names: a delivery, the kind of link, and its target (a click's URL, a survey's questionnaire)."""
+
     delivery_id: str
     kind: str
     target: str | None = None
@@ -73,6 +78,8 @@ def sign_token(token: LinkToken, secret: str) -> str:
         raise TokenError(f"unknown link kind {token.kind!r}; use one of {', '.join(_KINDS)}")
     if token.kind == CLICK:
         _check_target(token.target)
+    if token.kind == SURVEY and not token.target:
+        raise TokenError("a survey link names its questionnaire")
     body = {"d": token.delivery_id, "k": token.kind}
     if token.target is not None:
         body["u"] = token.target
@@ -127,6 +134,11 @@ class Links:
     def unsubscribe(self, delivery_id: str) -> str:
         return f"{self.base_url.rstrip('/')}/u/{sign_token(LinkToken(delivery_id, UNSUBSCRIBE), self.secret)}"
 
+    def survey(self, delivery_id: str, questionnaire_id: str) -> str:
+        """The link to a questionnaire for this delivery (answers go to ``surveys.record_answers``)."""
+        token = sign_token(LinkToken(delivery_id, SURVEY, questionnaire_id), self.secret)
+        return f"{self.base_url.rstrip('/')}/s/{token}"
+
 
 def token_from_url(url: str) -> str:
     """The token in a link made by :class:`Links` (the last path segment, without ``.gif``)."""
@@ -138,7 +150,8 @@ def record_response(warehouse: Warehouse, token: str, secret: str, at: datetime 
                     purpose: str = "marketing") -> LinkToken:
     """Verify ``token`` and record what it reports; returns the token (its target, for a redirect).
 
-    A click or an open becomes a row of ``responses``. An unsubscribe becomes a response too, and a
+    A click or an open becomes a row of ``responses`` (a survey link opened is a click, with the
+    questionnaire in ``detail``). An unsubscribe becomes a response too, and a
     ``denied`` consent record on the delivery's channel for ``purpose``, one per identifier the
     person has (so that the withdrawal holds even if the identity graph later splits the profile),
     written in the same transaction. Consent is checked for every message at delivery time, so the
@@ -152,8 +165,10 @@ def record_response(warehouse: Warehouse, token: str, secret: str, at: datetime 
     if found.empty:
         raise TokenError(f"the link names delivery {link.delivery_id!r}, which is not in `deliveries`")
     profile_id, channel = found.profile_id.iloc[0], found.channel.iloc[0]
-    response = pd.DataFrame({"delivery_id": [link.delivery_id], "profile_id": [profile_id], "response": [link.kind],
-                             "responded_at": [moment]})
+    # opening a questionnaire from a message is a click on it; its answers are recorded by surveys.record_answers
+    kind, detail = (CLICK, f"survey {link.target}") if link.kind == SURVEY else (link.kind, None)
+    response = pd.DataFrame({"delivery_id": [link.delivery_id], "profile_id": [profile_id], "response": [kind],
+                             "responded_at": [moment], "detail": [detail]})
     withdrawal = None
     if link.kind == UNSUBSCRIBE:
         withdrawal = _withdrawal(warehouse, profile_id, channel, purpose, moment, link.delivery_id)

@@ -8,6 +8,7 @@ A template has a subject, a plain-text body and an HTML body (which parts a chan
     recommendations    a list of mappings (products proposed for the person), possibly empty
     campaign_id, arm, channel, delivery_id
     track(url)         the tracked version of a link (a signed redirect: docs/delivery.md)
+    survey(id)         the person's link to questionnaire ``id`` (docs/surveys.md)
     unsubscribe_url    the person's one-click unsubscribe link
     pixel_url          the open pixel's address (deliver adds the pixel to HTML bodies itself)
 
