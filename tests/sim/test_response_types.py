@@ -3,6 +3,7 @@ differs from the propensity to buy)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from jingzhun.sim import simulate
@@ -28,4 +29,12 @@ def test_types_lean_on_buying_rate_price_sensitivity_and_dropout(persons):
     assert sens["persuadable"] > sens["lost_cause"] > sens["sure_thing"]
     dropped = persons[~persons.alive_at_end].response_type.value_counts(normalize=True)
     alive = persons[persons.alive_at_end].response_type.value_counts(normalize=True)
-    assert dropped["lost_cause"] > 0.6 > alive["lost_cause"]
+    assert dropped["lost_cause"] == 1.0 and alive["lost_cause"] < 0.25
+
+
+def test_a_block_where_everyone_dropped_out_is_all_lost_causes():
+    from jingzhun.sim.people import _RESPONSE_P, _calibrated, _type_weights
+
+    w = _type_weights(np.array([0.01, 0.05, 0.4]), np.array([0.2, 0.5, 0.8]), np.zeros(3, dtype=bool))
+    probs = _calibrated(w, _RESPONSE_P)
+    assert np.array_equal(probs, np.tile([0.0, 0.0, 1.0, 0.0], (3, 1)))

@@ -20,7 +20,6 @@ CHANNELS = ("web", "store", "wechat")
 _SYSTEM_WEIGHTS = np.array([1.0, 1.3, 1.0, 0.8])
 _RECORD_COUNT_P = np.array([0.35, 0.35, 0.20, 0.10])
 _RESPONSE_P = np.array([0.20, 0.25, 0.45, 0.10])      # persuadable, sure_thing, lost_cause, sleeping_dog
-_DROPPED_OUT_WEIGHT = 0.05  # someone who has dropped out leans twenty times more to being a lost cause
 
 
 @dataclass
@@ -196,17 +195,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def _type_weights(lam: np.ndarray, sensitivity: np.ndarray, alive: np.ndarray) -> np.ndarray:
     """Unnormalised leaning of each person to each response type, from things a business can observe.
 
-    Persuadables are price-sensitive, middling buyers (about 3 purchases a year); sure things buy often
+    Persuadables are price-sensitive, middling buyers (about 2.6 purchases a year); sure things buy often
     and care little for price; sleeping dogs are the very frequent (so recent) buyers whom a message
-    annoys; everyone may be a lost cause, and someone who has dropped out almost surely is.
+    annoys; anyone may be a lost cause, rare buyers more, and someone who has dropped out is one: they buy
+    nothing more.
     """
     log_rate = np.log(np.maximum(lam, 1e-9))
-    persuadable = (0.25 + 1.5 * sensitivity) * np.exp(-0.5 * (log_rate - np.log(0.06)) ** 2)
-    sure_thing = (1.2 - sensitivity) * _sigmoid(1.5 * (log_rate - np.log(0.08)))
-    lost_cause = np.ones_like(lam)
-    sleeping_dog = _sigmoid(2.0 * (log_rate - np.log(0.25)))
+    persuadable = (0.3 + 3.0 * sensitivity) * np.exp(-0.5 * ((log_rate - np.log(0.05)) / 0.7) ** 2)
+    sure_thing = (1.3 - sensitivity) * _sigmoid(3.0 * (log_rate - np.log(0.1)))
+    lost_cause = 1.0 + _sigmoid(-3.0 * (log_rate - np.log(0.02)))
+    sleeping_dog = _sigmoid(4.0 * (log_rate - np.log(0.3)))
     w = np.stack([persuadable, sure_thing, lost_cause, sleeping_dog], axis=1)
-    w[~alive] *= np.array([_DROPPED_OUT_WEIGHT, _DROPPED_OUT_WEIGHT, 1.0, _DROPPED_OUT_WEIGHT])
+    w[~alive] = (0.0, 0.0, 1.0, 0.0)
     return w
 
 
@@ -217,7 +217,8 @@ def _calibrated(w: np.ndarray, target: np.ndarray, rounds: int = 60) -> np.ndarr
     for _ in range(rounds):
         probs = w * scale
         probs /= probs.sum(axis=1, keepdims=True)
-        scale *= target / np.maximum(probs.mean(axis=0), 1e-12)
+        share = probs.mean(axis=0)
+        scale *= np.where(share > 0, target / np.where(share > 0, share, 1.0), 1.0)
     probs = w * scale
     return probs / probs.sum(axis=1, keepdims=True)
 
