@@ -169,3 +169,12 @@ def test_a_template_links_to_the_survey_like_track():
 
     token = verify_token(token_from_url(text), SECRET)
     assert (token.delivery_id, token.kind, token.target) == ("d1", "survey", "vip-satisfaction")
+
+
+def test_opening_a_survey_link_is_a_click_on_it(warehouse):
+    from jingzhun.activation.links import record_response
+
+    _deliveries(warehouse, 1)
+    record_response(warehouse, _token(0), SECRET, at=T0)
+    rows = warehouse.execute(warehouse.table("responses"))
+    assert list(zip(rows.response, rows.detail)) == [("click", "survey vip-satisfaction")]
