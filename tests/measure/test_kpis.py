@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,17 +13,35 @@ from scipy import stats
 from jingzhun.errors import JingzhunError
 from jingzhun.measure.kpis import campaign_kpis, conversion_curve
 from jingzhun.measure.responses import link_responses
+from jingzhun.warehouse import Warehouse
 from tests.activation.conftest import pid
 from tests.measure.campaigns import build_c1, day
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+@pytest.fixture(scope="module")
+def c1_file(tmp_path_factory) -> Path:
+    """Campaign c1 delivered and linked once, in a DuckDB file each DuckDB test works on a copy of."""
+    root = tmp_path_factory.mktemp("c1")
+    with Warehouse.duckdb(root / "c1.duckdb") as wh:
+        wh.ensure_schema()
+        build_c1(wh, root)
+        link_responses(wh, "c1", at=day(30))
+    return root / "c1.duckdb"
+
+
 @pytest.fixture
-def c1(warehouse, tmp_path):
-    build_c1(warehouse, tmp_path)
-    link_responses(warehouse, "c1", at=day(30))
-    return warehouse
+def c1(engine, request, tmp_path):
+    if engine == "duckdb":
+        shutil.copy(request.getfixturevalue("c1_file"), tmp_path / "c1.duckdb")
+        with Warehouse.duckdb(tmp_path / "c1.duckdb") as wh:
+            yield wh
+        return
+    wh = request.getfixturevalue("warehouse")
+    build_c1(wh, tmp_path)
+    link_responses(wh, "c1", at=day(30))
+    yield wh
 
 
 def test_kpis_by_arm_equal_the_hand_worked_figures(c1):
