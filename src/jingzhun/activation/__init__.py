@@ -1,4 +1,5 @@
-"""Activation: consent, arms, templates, tracked links, connectors and delivery (docs/delivery.md).
+"""Activation: consent, arms, templates, tracked links, connectors and delivery (docs/delivery.md); location
+targeting (docs/targeting.md), triggers (docs/triggers.md) and surveys (docs/surveys.md).
 
 Consent is enforced here on every delivery, without exception: :func:`deliver` checks it for each
 message at the moment the message goes.
@@ -18,6 +19,10 @@ from jingzhun.activation.consent import consent_records, consent_state, consente
 from jingzhun.activation.deliver import DeliveryReport, FrequencyCap, deliver, delivery_id_for
 from jingzhun.activation.errors import ActivationError, PlanError, TemplateError, TokenError
 from jingzhun.activation.links import Links, LinkToken, record_response, sign_token, token_from_url, verify_token
+from jingzhun.activation.location import (LocationError, in_area, near_point, near_store, nearest_store,
+                                          store_catchment)
+from jingzhun.activation.surveys import Questionnaire, SurveyError, load_questionnaire, questionnaire_from_dict, record_answers
+from jingzhun.activation.triggers import Trigger, load_triggers, trigger_from_dict
 from jingzhun.activation.templates import MessageTemplate, RenderedMessage, TemplateSet
 
 __all__ = [
@@ -28,4 +33,7 @@ __all__ = [
     "Connector", "Message", "Outcome", "SmtpConnector", "WebhookConnector", "FileConnector", "verify_signature",
     "deliver", "DeliveryReport", "FrequencyCap", "delivery_id_for",
     "ActivationError", "TemplateError", "TokenError", "PlanError",
+    "near_store", "near_point", "in_area", "store_catchment", "nearest_store", "LocationError",
+    "Trigger", "trigger_from_dict", "load_triggers",  # triggers.evaluate runs them
+    "Questionnaire", "questionnaire_from_dict", "load_questionnaire", "record_answers", "SurveyError",  # surveys.sample, .summary
 ]
