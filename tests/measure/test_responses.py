@@ -97,3 +97,18 @@ def test_messages_not_sent_count_from_when_they_were_due_else_the_campaigns_firs
 
 def test_nothing_to_link_without_campaigns(warehouse):
     assert link_responses(warehouse, at=T0) == {"conversion": 0, "redemption": 0, "visit": 0}
+
+
+def test_campaign_terms_read_either_form_of_arms_and_default_what_is_missing():
+    from jingzhun.measure.responses import CampaignTerms
+
+    mapping = CampaignTerms("a", {"arms": {"control": 0.1, "A": 0.9}, "costs": {"sms": "0.05"},
+                                  "offers": [{"id": "x", "coupon_code": " win10 ", "cost": 4}]})
+    listed = CampaignTerms("b", {"arms": [{"name": "control", "share": 0.1}, {"name": "A", "share": 0.9}],
+                                 "conversion": {"window_days": 7, "min_amount": 20}})
+    assert mapping.arms == listed.arms == {"control": 0.1, "A": 0.9}
+    assert mapping.window_days == 14 and mapping.min_amount == 0 and mapping.costs == {"sms": 0.05}
+    assert mapping.offers["x"]["coupon_code"] == "WIN10" and mapping.only_offer == "x"
+    assert listed.window_seconds == 7 * 86_400 and listed.min_amount == 20 and listed.offers == {}
+    empty = CampaignTerms("c", None)
+    assert empty.name == "c" and empty.arms == {} and empty.only_offer is None

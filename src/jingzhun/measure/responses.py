@@ -82,8 +82,12 @@ class CampaignTerms:
                 self.offers[str(offer["id"])] = {
                     "cost": float(_number(offer.get("cost"), 0.0)), "coupon_code": _code(offer.get("coupon_code")),
                     "kind": offer.get("kind"), "title": offer.get("title")}
-        self.arms = {str(a["name"]): float(_number(a.get("share"), 0.0)) for a in d.get("arms") or []
-                     if isinstance(a, Mapping) and a.get("name")}
+        arms = d.get("arms") or {}
+        if isinstance(arms, Mapping):  # {"control": 0.1, "A": 0.9}
+            self.arms = {str(k): float(_number(v, 0.0)) for k, v in arms.items()}
+        else:  # [{"name": "control", "share": 0.1}, ...]
+            self.arms = {str(a["name"]): float(_number(a.get("share"), 0.0)) for a in arms
+                         if isinstance(a, Mapping) and a.get("name")}
         self.purpose = d.get("purpose")
         self.definition = d
 
