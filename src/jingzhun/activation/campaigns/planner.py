@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, time, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -49,6 +49,7 @@ from jingzhun.warehouse import Warehouse
 __all__ = ["Plan", "plan_campaign", "ADDRESS_KINDS", "MAIN_STEP"]
 
 MAIN_STEP = "main"
+DEFAULT_CLOCK = time(10, 0)  # the send time of people the send-time model knows nothing about, nor their peers
 # the identifier kind a channel writes to; direct mail goes to a postal address the vault holds as text
 ADDRESS_KINDS = {"email": "email", "sms": "phone", "phone": "phone", "wechat": "wechat_openid", "push": "device_id"}
 
@@ -317,9 +318,10 @@ def _times(warehouse: Warehouse, campaign: Campaign, profile_ids: pd.Series, pla
     if s.send_time == "best":
         from jingzhun.models.sendtime import schedule
 
-        times = warehouse.execute(schedule(_send_times(warehouse, profile_ids), start=start.to_pydatetime(),
-                                           within_days=s.within_days, quiet_hours=s.quiet_hours, timezone=tz,
-                                           use_weekday=s.use_weekday))
+        send_times = warehouse.stage(_send_times(warehouse, profile_ids))
+        times = warehouse.execute(schedule(send_times, start=start.to_pydatetime(), within_days=s.within_days,
+                                           quiet_hours=s.quiet_hours, timezone=tz, use_weekday=s.use_weekday,
+                                           fallback_hour=_fallback_hour(warehouse, send_times)))
         by_person = dict(zip(times.profile_id, pd.to_datetime(times.scheduled_at, utc=True)))
         return pd.to_datetime(profile_ids.map(by_person), utc=True)
     when = fixed_time(start, s.fixed_clock(), s.quiet_hours, tz)
@@ -336,6 +338,16 @@ def _send_times(warehouse: Warehouse, profile_ids: pd.Series) -> ir.Table:
     return people.left_join(wide, people.profile_id == wide.profile_id).select(
         people.profile_id, wide.send_hour.cast("int64").name("send_hour"),
         wide.send_weekday.cast("int64").name("send_weekday"))
+
+
+def _fallback_hour(warehouse: Warehouse, send_times: ir.Table) -> int:
+    """The hour of people the send-time model knows nothing about: the one most of the audience has
+    (ties: the earliest), else :data:`DEFAULT_CLOCK` when nobody has a learnt send time yet."""
+    known = send_times.filter(send_times.send_hour.notnull())
+    counts = warehouse.execute(known.group_by("send_hour").aggregate(n=known.count()))
+    if counts.empty:
+        return DEFAULT_CLOCK.hour
+    return int(counts.sort_values(["n", "send_hour"], ascending=[False, True]).send_hour.iloc[0])
 
 
 def fixed_time(start: pd.Timestamp, clock, quiet_hours, tz: str) -> pd.Timestamp:
