@@ -31,6 +31,11 @@ def make_shop(root: Path) -> Path:
         wh.append("scores", pd.DataFrame({"profile_id": [pid(i) for i in range(20)], "score": "p_buy_30d",
                                           "value": [(i % 10) / 10 + 0.05 for i in range(20)], "model_id": "m1",
                                           "computed_at": T0}))
+        wh.append("segments", pd.DataFrame([{"segment_id": "seg_vip", "name": "vip", "definition": "clv_12m > 500",
+                                             "kind": "audience", "fingerprint": "f", "created_at": T0}]))
+        wh.append("segment_snapshots", pd.DataFrame([
+            {"segment_id": "seg_vip", "snapshot_at": T0 - pd.Timedelta(days=d), "as_of": T0 - pd.Timedelta(days=d),
+             "fingerprint": "f", "size": size, "entered": None, "exited": None} for d, size in ((7, 90), (0, 120))]))
     return shop
 
 

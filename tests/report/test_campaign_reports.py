@@ -47,6 +47,7 @@ def test_the_overview_lists_campaigns_and_the_models_checks_and_their_drift(writ
     (c1,) = twin["campaigns"]
     assert c1["reach"] == 20 and c1["revenue"] == pytest.approx(510.0)
     assert c1["incremental_revenue"] == pytest.approx(260.0)          # 140 (A) + 120 (B)
+    assert [(a["name"], a["size"]) for a in twin["audiences"]] == [("vip", 120)]      # the latest snapshot
     assert written["overview"]["scores_checked"] == ["p_buy_30d"]
     history = twin["monitoring"]["history"]
     assert [h["elapsed_days"] for h in history] == [10, 30]
