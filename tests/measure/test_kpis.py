@@ -121,3 +121,21 @@ def test_an_unknown_campaign_or_dimension_is_an_error_that_says_what_exists(c1):
         campaign_kpis(c1, "nope")
     with pytest.raises(JingzhunError, match="arm, channel, offer, segment"):
         campaign_kpis(c1, "c1", ("weather",))
+
+
+def test_kpis_by_a_saved_segment_use_its_latest_snapshot(c1):
+    from jingzhun.segment.saved import segment_id_of
+
+    sid = segment_id_of("buyers")
+    c1.append("segments", pd.DataFrame([{"segment_id": sid, "name": "buyers", "definition": "true", "kind": "audience",
+                                         "fingerprint": "f", "created_at": day(-9)}]))
+    old = [pid(i) for i in range(20)]                      # an earlier snapshot with everyone: not used
+    new = [pid(i) for i in (0, 1, 2, 4, 5, 12, 13)]
+    c1.append("segment_members", pd.DataFrame({"segment_id": sid, "profile_id": old + new,
+                                               "snapshot_at": [day(-9)] * 20 + [day(-1)] * 7}))
+    t = campaign_kpis(c1, "c1", ("segment", "buyers")).table.set_index(["segment:buyers", "arm"])
+    assert t.loc[("in", "control"), "reach"] == 3 and t.loc[("in", "A"), "conversions"] == 2
+    assert t.loc[("in", "B"), "revenue"] == pytest.approx(220.0)
+    assert t.loc[("out", "A"), "reach"] == 6 and t.loc[("out", "A"), "conversions"] == 1   # p11
+    with pytest.raises(JingzhunError, match="no saved segment"):
+        campaign_kpis(c1, "c1", ("segment", "nobody"))
