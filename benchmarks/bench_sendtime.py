@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.bench_features import _attach, _epoch, _load, _read, write_world  # noqa: E402
-from jingzhun.models.sendtime import ALL_CUSTOMERS, SCALE, SendTimeModel, send_time_scores  # noqa: E402
-from jingzhun.models.store import write_scores  # noqa: E402
+from jingzhun.models.scoring import ScoreSettings, score_send_time  # noqa: E402
+from jingzhun.models.sendtime import ALL_CUSTOMERS, SCALE, SendTimeModel  # noqa: E402
 from jingzhun.profile.behaviour import ENGAGEMENT_NAMES, HOUR_KERNEL  # noqa: E402
 from jingzhun.schema.tables import table  # noqa: E402
 from jingzhun.sim import simulate  # noqa: E402
@@ -68,14 +68,13 @@ def write_segments_and_campaign(wh: Warehouse, persons: pd.DataFrame, seed: int 
 
 
 def ours(path: Path, tmp: Path) -> tuple[float, pd.DataFrame]:
+    """``score_send_time``: the evidence staged once, fit, predict, register, write the scores."""
     with Warehouse.duckdb(path) as wh:
         t = time.perf_counter()
-        model = SendTimeModel(timezone=TZ).fit(wh, AS_OF)
-        fitted = time.perf_counter() - t
-        written = write_scores(wh, send_time_scores(model.predict(wh, AS_OF)), "send_time-bench")
+        out = score_send_time(wh, AS_OF, directory=tmp / "models", settings=ScoreSettings(timezone=TZ),
+                              data_fingerprint="bench")
         seconds = time.perf_counter() - t
-        print(f"jingzhun (Ibis on DuckDB): fit {fitted:.1f}s, predict + write {seconds - fitted:.1f}s, "
-              f"{written:,} score rows: {seconds:.1f}s  [{_load()}]")
+        print(f"jingzhun (Ibis on DuckDB), fit + predict + write {out['scores']}: {seconds:.1f}s  [{_load()}]")
         scores = wh.execute(wh.table("scores").select("profile_id", "score", "value"))
     return seconds, scores.pivot(index="profile_id", columns="score", values="value")
 

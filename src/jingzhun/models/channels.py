@@ -120,8 +120,9 @@ class ChannelResponseModel(Model):
         if not 0 < self.base_rate < 1:
             raise ConfigError(f"base_rate must be a rate between 0 and 1, got {self.base_rate!r}")
 
-    def _history(self, warehouse: Warehouse, as_of: Any) -> ir.Table:
-        """The history of everyone in identity_map, with their segment (null when unknown)."""
+    def history(self, warehouse: Warehouse, as_of: Any) -> ir.Table:
+        """:func:`channel_history` with each person's segment (``_segment``, null when unknown). Stage it
+        to fit and predict from one pass over the events (``history=`` of both)."""
         history = channel_history(warehouse, Clock.at(as_of, self.timezone))
         features = warehouse.table("profile_features")
         if self.segment not in features.columns:
@@ -131,58 +132,54 @@ class ChannelResponseModel(Model):
         return left_join(history, seg, "profile_id")
 
     # -- fit ---------------------------------------------------------------------------------------
-    def fit(self, warehouse: Warehouse, as_of: Any) -> ChannelResponseModel:
-        """Learn each channel's population rate, prior strength, engagement share and segment rates."""
+    def fit(self, warehouse: Warehouse, as_of: Any, *, history: ir.Table | None = None) -> ChannelResponseModel:
+        """Learn each channel's population rate, prior strength, engagement share and segment rates.
+
+        ``history`` is :meth:`history` staged, when the caller predicts from the same pass too."""
         self._check_params()
-        h = self._history(warehouse, as_of)
+        h = history if history is not None else self.history(warehouse, as_of)
         h = h.mutate(_segment=h._segment.fill_null(ALL_CUSTOMERS))
-        per_seg = h.group_by(["_segment", "channel"]).aggregate(
-            sent=h.sent.sum(), responded=h.responded.sum(), senders=(h.sent > 0).ifelse(1, 0).sum())
-        per_seg = warehouse.execute(per_seg)
+        y, n = h.responded.cast("float64"), h.sent.cast("float64")
+        per_seg = warehouse.execute(h.group_by(["_segment", "channel"]).aggregate(
+            sent=n.sum(), responded=y.sum(), engaged=h.engaged.sum(), senders=(h.sent > 0).ifelse(1, 0).sum(),
+            # the sums the method of moments needs (module docstring), over people sent anything
+            yy=(y * y).sum(), ny=(n * y).sum(), nn=(n * n).sum(), pairs=(n * (n - 1)).sum())
+        ).rename(columns={"_segment": "segment"})
         people = h.group_by("profile_id").aggregate(activity=h.activity.max())
         totals = warehouse.execute(people.aggregate(activity=people.activity.sum(), people=people.count()))
         if int(totals.people.iloc[0]) == 0:
             raise InputError("no deliveries, engagement events or purchases before as_of: the channel model has "
                              "nothing to learn from")
-        activity = float(totals.activity.iloc[0])
+        activity = float(totals.activity.fillna(0).iloc[0])
         channels: dict[str, dict[str, Any]] = {}
         for channel in CHANNELS:
             rows = per_seg[per_seg.channel == channel]
-            sent, responded = float(rows.sent.sum()), float(rows.responded.sum())
-            rate = responded / sent if sent > 0 else self.base_rate
-            rate = min(max(rate, 1e-4), 1 - 1e-4)
-            engaged = self._engaged_total(warehouse, h, channel)
-            channels[channel] = {"rate": rate, "sent": sent, "responded": responded,
-                                 "strength": self._strength(warehouse, h, channel, rate),
-                                 "share": engaged / activity if activity > 0 else 0.0, "segments": {}}
-        for (segment, channel), row in per_seg.set_index(["_segment", "channel"]).iterrows():
-            if segment == ALL_CUSTOMERS or channel not in channels or row.senders < self.min_segment_size:
+            sums = rows[["sent", "responded", "engaged", "yy", "ny", "nn", "pairs"]].fillna(0).sum()
+            rate = sums.responded / sums.sent if sums.sent > 0 else self.base_rate
+            rate = float(min(max(rate, 1e-4), 1 - 1e-4))
+            channels[channel] = {"rate": rate, "sent": float(sums.sent), "responded": float(sums.responded),
+                                 "strength": self._strength(sums, rate),
+                                 "share": float(sums.engaged) / activity if activity > 0 else 0.0, "segments": {}}
+        for row in per_seg.itertuples():
+            if row.segment == ALL_CUSTOMERS or row.channel not in channels or row.senders < self.min_segment_size:
                 continue
-            c = channels[channel]
-            c["segments"][str(segment)] = (row.responded + c["strength"] * c["rate"]) / (row.sent + c["strength"])
+            c = channels[row.channel]
+            c["segments"][str(row.segment)] = float((row.responded + c["strength"] * c["rate"]) / (row.sent + c["strength"]))
         self.channels_ = channels
         self.params_ = {f"rate_{c}": v["rate"] for c, v in channels.items()}
         self.params_.update({f"strength_{c}": v["strength"] for c, v in channels.items()})
         log.info("channel response: %s", {c: round(v["rate"], 4) for c, v in channels.items()})
         return self
 
-    @staticmethod
-    def _engaged_total(warehouse: Warehouse, h: ir.Table, channel: str) -> float:
-        value = warehouse.execute(h.filter(h.channel == channel).engaged.sum())
-        return 0.0 if value is None or pd.isna(value) else float(value)
-
-    def _strength(self, warehouse: Warehouse, h: ir.Table, channel: str, rate: float) -> float:
+    def _strength(self, sums: pd.Series, rate: float) -> float:
         """The prior's strength M in messages: given, or by the method of moments (module docstring)."""
         if self.prior_messages is not None:
             return float(self.prior_messages)
-        s = h.filter((h.channel == channel) & (h.sent > 0))
-        y, n = s.responded.cast("float64"), s.sent.cast("float64")
-        sums = warehouse.execute(s.aggregate(chi=((y - n * rate) ** 2).sum(), n=n.sum(), pairs=(n * (n - 1)).sum()))
-        pairs = sums.pairs.iloc[0]
-        if pairs is None or pd.isna(pairs) or pairs <= 0:
+        if sums.pairs <= 0:
             return 10.0  # nobody got two messages: a modest prior until they do
-        rho = (float(sums.chi.iloc[0]) / (rate * (1 - rate)) - float(sums.n.iloc[0])) / float(pairs)
-        return MAX_STRENGTH if rho <= 1.0 / (MAX_STRENGTH + 1) else min(max(1.0 / rho - 1.0, 0.5), MAX_STRENGTH)
+        chi = sums.yy - 2 * rate * sums.ny + rate * rate * sums.nn  # sum of (y - n r)^2
+        rho = (chi / (rate * (1 - rate)) - sums.sent) / sums.pairs
+        return MAX_STRENGTH if rho <= 1.0 / (MAX_STRENGTH + 1) else float(min(max(1.0 / rho - 1.0, 0.5), MAX_STRENGTH))
 
     # -- predict -----------------------------------------------------------------------------------
     def _priors(self) -> ir.Table:
@@ -193,11 +190,11 @@ class ChannelResponseModel(Model):
                              "_strength": float(c["strength"]), "_share": float(c["share"])})
         return ibis.memtable(pd.DataFrame(rows))
 
-    def predict(self, warehouse: Warehouse, as_of: Any) -> ir.Table:
-        """(profile_id, channel, expected_response, sent, responded, engaged) for everyone in
+    def predict(self, warehouse: Warehouse, as_of: Any, *, history: ir.Table | None = None) -> ir.Table:
+        """(profile_id, channel, expected_response, sent, responded, engaged, prior) for everyone in
         identity_map and every channel."""
         self._check_fitted()
-        h = self._history(warehouse, as_of)
+        h = history if history is not None else self.history(warehouse, as_of)
         people = population(warehouse).select("profile_id")
         features = warehouse.table("profile_features")
         seg = features.select("profile_id", _segment=features[self.segment].cast("string"))

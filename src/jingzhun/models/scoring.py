@@ -204,10 +204,16 @@ def churn_scores(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
 def score_send_time(warehouse: Warehouse, as_of: Any, *, directory: str | os.PathLike,
                     settings: ScoreSettings = ScoreSettings(), data_fingerprint: str | None = None) -> dict[str, Any]:
     """Fit the send-time model at ``as_of``, register it as ``send_time``, write send_hour and send_weekday."""
-    model = SendTimeModel(timezone=settings.timezone, segment=settings.segment).fit(warehouse, as_of)
+    model = SendTimeModel(timezone=settings.timezone, segment=settings.segment)
+    with warehouse.unordered_writes():
+        histograms = warehouse.stage(model.histograms(warehouse, as_of))  # one pass over the events
+        model.fit(warehouse, as_of, histograms=histograms)
+        predicted = warehouse.stage(model.predict(warehouse, as_of, histograms=histograms))
     record = register(warehouse, model, "send_time", as_of=as_of, directory=directory, metrics=dict(model.params_),
                       data_fingerprint=data_fingerprint or fingerprint(warehouse))
-    written = write_scores(warehouse, send_time_scores(model.predict(warehouse, as_of)), record.model_id)
+    written = write_scores(warehouse, send_time_scores(predicted), record.model_id)
+    for staged in (histograms, predicted):
+        warehouse.drop_stage(staged.get_name())
     return {"models": [record.model_id], "scores": {"send_hour, send_weekday": written}}
 
 
@@ -215,10 +221,16 @@ def score_channels(warehouse: Warehouse, as_of: Any, *, directory: str | os.Path
                    settings: ScoreSettings = ScoreSettings(), data_fingerprint: str | None = None) -> dict[str, Any]:
     """Fit the channel response model at ``as_of``, register it as ``channel_response``, write
     response_<channel> for every channel."""
-    model = ChannelResponseModel(timezone=settings.timezone, segment=settings.segment).fit(warehouse, as_of)
+    model = ChannelResponseModel(timezone=settings.timezone, segment=settings.segment)
+    with warehouse.unordered_writes():
+        history = warehouse.stage(model.history(warehouse, as_of))  # one pass over the events
+        model.fit(warehouse, as_of, history=history)
+        predicted = warehouse.stage(channel_scores(model.predict(warehouse, as_of, history=history)))
     record = register(warehouse, model, "channel_response", as_of=as_of, directory=directory,
                       metrics=dict(model.params_), data_fingerprint=data_fingerprint or fingerprint(warehouse))
-    written = write_scores(warehouse, channel_scores(model.predict(warehouse, as_of)), record.model_id)
+    written = write_scores(warehouse, predicted, record.model_id)
+    for staged in (history, predicted):
+        warehouse.drop_stage(staged.get_name())
     return {"models": [record.model_id], "scores": {"response_<channel>": written}}
 
 

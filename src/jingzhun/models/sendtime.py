@@ -168,10 +168,17 @@ class SendTimeModel(Model):
         return people
 
     # -- fit ---------------------------------------------------------------------------------------
-    def fit(self, warehouse: Warehouse, as_of: Any) -> SendTimeModel:
+    def histograms(self, warehouse: Warehouse, as_of: Any) -> ir.Table:
+        """Per profile with evidence before ``as_of``: weighted evidence per local hour (``_h00`` ...)
+        and weekday (``_d0`` ...), opens and clicks (``responses``) and ``purchases``. Stage it to fit
+        and predict from one pass over the events (``histograms=`` of both)."""
+        self._check_params()
+        return _histograms(self._evidence(warehouse, as_of))
+
+    def fit(self, warehouse: Warehouse, as_of: Any, *, histograms: ir.Table | None = None) -> SendTimeModel:
         """Learn every segment's hour and weekday pattern from all evidence before ``as_of``."""
         self._check_params()
-        hist = _histograms(self._evidence(warehouse, as_of))
+        hist = histograms if histograms is not None else self.histograms(warehouse, as_of)
         people = self._people(warehouse)
         joined = hist.left_join(people, "profile_id")
         cols = [f"_h{h:02d}" for h in _HOURS] + [f"_d{d}" for d in _DAYS]
@@ -215,11 +222,12 @@ class SendTimeModel(Model):
             rows.append(row)
         return ibis.memtable(pd.DataFrame(rows))
 
-    def predict(self, warehouse: Warehouse, as_of: Any) -> ir.Table:
+    def predict(self, warehouse: Warehouse, as_of: Any, *, histograms: ir.Table | None = None) -> ir.Table:
         """Everyone's ``send_hour`` (local 0-23) and ``send_weekday`` (Monday 0), with ``responses``,
-        ``purchases``, ``prior`` (the segment whose pattern was used) and ``reason``."""
+        ``purchases``, ``prior`` (the segment whose pattern was used) and ``reason``. Null only where
+        a person has no evidence and the prior weight is 0."""
         self._check_fitted()
-        hist = _histograms(self._evidence(warehouse, as_of))
+        hist = histograms if histograms is not None else self.histograms(warehouse, as_of)
         people = self._people(warehouse)
         people = people.outer_join(hist, "profile_id")
         people = people.select(profile_id=ibis.coalesce(people.profile_id, people.profile_id_right),
@@ -231,11 +239,14 @@ class SendTimeModel(Model):
         people = people.mutate(_prior=prior_key)
         t = people.join(self._prior_table(), "_prior")
         own_h = [t[f"_h{h:02d}"].fill_null(0) for h in _HOURS]
-        hour_scores = [s * SCALE + t[f"_ph{h:02d}"] for h, s in zip(_HOURS, smoothed_hours(own_h))]
-        day_scores = [t[f"_d{d}"].fill_null(0) * SCALE + t[f"_pd{d}"] for d in _DAYS]
-        t = t.mutate(send_hour=peak(hour_scores), send_weekday=peak(day_scores),
-                     responses=t.responses.fill_null(0), purchases=t.purchases.fill_null(0),
-                     _own=sum(own_h[1:], own_h[0]))
+        # one projection per step: each score is computed once, not inlined into every argmax comparison
+        t = t.select("profile_id", "_label", "_prior", responses=t.responses.fill_null(0),
+                     purchases=t.purchases.fill_null(0), _own=sum(own_h[1:], own_h[0]),
+                     **{f"_s{h:02d}": s * SCALE + t[f"_ph{h:02d}"] for h, s in zip(_HOURS, smoothed_hours(own_h))},
+                     **{f"_w{d}": t[f"_d{d}"].fill_null(0) * SCALE + t[f"_pd{d}"] for d in _DAYS})
+        t = t.select("profile_id", "_label", "_prior", "responses", "purchases", "_own",
+                     send_hour=peak([t[f"_s{h:02d}"] for h in _HOURS]),
+                     send_weekday=peak([t[f"_w{d}"] for d in _DAYS]))
         return t.select("profile_id", "send_hour", "send_weekday", "responses", "purchases",
                         prior=t._prior, reason=self._reason(t))
 
