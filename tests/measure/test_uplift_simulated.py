@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from jingzhun.config import Settings
-from jingzhun.measure.uplift import ExperimentData, TwoModelUplift, XLearner, qini_coefficient
+from jingzhun.measure.uplift import TwoModelUplift, XLearner, qini_coefficient
 from jingzhun.models.frames import BEHAVIOUR_FEATURES, RECENT_FEATURES, buyers_as_of
 from jingzhun.models.propensity import PropensityModel
 from jingzhun.models.scoring import ScoreSettings, score_propensity
@@ -92,9 +92,9 @@ def test_uplift_policy_beats_propensity_at_a_fifth_of_the_budget():
     learn = rng.random(len(frame)) < 0.5
     judge = ~learn
     X = frame[FEATURES]
-    data = ExperimentData(frame.profile_id.to_numpy(), X, treated.astype(np.int64), y)
-    x_learner = XLearner(seed=0).fit(X[learn], data.treatment[learn], y[learn])
-    two_model = TwoModelUplift(seed=0).fit(X[learn], data.treatment[learn], y[learn])
+    t = treated.astype(np.int64)
+    x_learner = XLearner(seed=0).fit(X[learn], t[learn], y[learn])
+    two_model = TwoModelUplift(seed=0).fit(X[learn], t[learn], y[learn])
     responders = learn & treated                          # P(convert | treated, features): the response model
     response_model = PropensityModel(seed=0).fit(X[responders], y[responders])
 

@@ -178,7 +178,8 @@ class XLearner(_Base):
         return self
 
     def predict(self, X) -> np.ndarray:
-        g = self.params_["treated_share"] if self.is_fitted else 0.0
+        self._check_fitted()
+        g = self.params_["treated_share"]
         return g * self._predict("tau0", X) + (1.0 - g) * self._predict("tau1", X)
 
 
