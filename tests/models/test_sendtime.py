@@ -186,6 +186,9 @@ def test_schedule_around_midnight_and_time_zones(warehouse):
     # in UTC the start is Monday 15:30: a Monday 16h person goes the same day
     assert _schedule(warehouse, [("p", 16, 0)], timezone="UTC", quiet_hours=None) == {"p": "Tue 06-04 00:00"}
     assert _schedule(warehouse, [("p", None, None)], fallback_hour=11) == {"p": "Tue 06-04 11:00"}
+    frame = pd.DataFrame({"profile_id": ["p"], "send_hour": pd.array([None], dtype="Int64")})
+    nobody = warehouse.execute(schedule(warehouse.stage(frame), start=START, within_days=7))
+    assert list(nobody.profile_id) == ["p"] and nobody.scheduled_at.isna().all()   # kept, with no time
     with pytest.raises(ConfigError, match="within_days"):
         _schedule(warehouse, [("p", 1, None)], within_days=0)
 

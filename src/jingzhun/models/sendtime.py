@@ -326,10 +326,14 @@ def _moment(value: Any) -> datetime:
 
 
 def _most_common_hour(send_times: ir.Table) -> ir.Table:
-    """A one-row table ``_fallback``: the hour most people in ``send_times`` have (ties: earliest)."""
+    """A one-row table ``_fallback``: the hour most people in ``send_times`` have (ties: earliest);
+    null when nobody has one (the row is always there, so a cross join keeps everyone)."""
     known = send_times.filter(send_times.send_hour.notnull())
-    counts = known.group_by("send_hour").aggregate(_n=known.count())
-    return counts.order_by([ibis.desc("_n"), "send_hour"]).limit(1).select(_fallback=counts.send_hour)
+    counts = known.group_by(_fallback=known.send_hour.cast("int64")).aggregate(_n=known.count())
+    nobody = ibis.memtable(pd.DataFrame({"_fallback": pd.array([None], dtype="Int64"), "_n": [0]}))
+    counts = ibis.union(counts, nobody.select(_fallback=nobody._fallback.cast("int64"), _n=nobody._n.cast("int64")),
+                        distinct=False)
+    return counts.order_by([ibis.desc("_n"), "_fallback"]).limit(1).select("_fallback")
 
 
 def schedule(send_times: ir.Table, *, start: Any, within_days: int, quiet_hours: tuple[str, str] | None =
@@ -341,7 +345,8 @@ def schedule(send_times: ir.Table, *, start: Any, within_days: int, quiet_hours:
 
     ``send_times`` has ``profile_id``, ``send_hour`` and optionally ``send_weekday`` (nulls allowed).
     People without an hour get ``fallback_hour``, by default the hour most people in ``send_times``
-    have. A message due within its hour goes at ``start`` itself (start 20:15, best hour 20: 20:15).
+    have (``scheduled_at`` is null when nobody has one: pass the model's :func:`population_hour`).
+    A message due within its hour goes at ``start`` itself (start 20:15, best hour 20: 20:15).
     """
     if not isinstance(within_days, (int, np.integer)) or within_days < 1:
         raise ConfigError(f"within_days must be a whole number of days >= 1, got {within_days!r}")
@@ -368,7 +373,8 @@ def schedule(send_times: ir.Table, *, start: Any, within_days: int, quiet_hours:
         shift = (t.send_weekday.cast("int64") - (day + 3) % 7 + 7) % 7
         on_day = ibis.greatest((day + shift) * SECONDS_PER_DAY + hour * 3600, start_local)
         slot = ibis.ifelse(t.send_weekday.notnull() & (on_day < end_local), on_day, slot)
-    seconds_after = (slot - start_local).cast("int64")
+    # greatest() skips nulls on both engines: a person with no hour at all must stay without a time
+    seconds_after = ibis.ifelse(hour.notnull(), slot - start_local, ibis.null("int64")).cast("int64")
     at = ibis.literal(begin, type="timestamp('UTC')") + seconds_after.as_interval("s")
     return t.select("profile_id", scheduled_at=at.cast("timestamp('UTC')"))
 
