@@ -36,7 +36,7 @@ import pandas as pd
 
 from jingzhun.activation.assignment import CONTROL
 from jingzhun.errors import InputError, JingzhunError
-from jingzhun.measure.experiments import analyse
+from jingzhun.measure.experiments import analyse, sample_ratio_check
 from jingzhun.measure.responses import CONVERSION, REDEMPTION, VISIT, CampaignTerms, campaign_terms, reference_times
 from jingzhun.profile.clock import epoch_seconds
 from jingzhun.profile.keys import left_join
@@ -156,11 +156,13 @@ def campaign_kpis(warehouse: Warehouse, campaign_id: str, by: Sequence[str] = ("
     ``("segment", name_or_tag)``) and arm, with incremental conversions and revenue against control."""
     terms = _terms(warehouse, campaign_id)
     people, dim = per_person(warehouse, campaign_id, by)
+    people = warehouse.stage(people)  # read twice below: the sums and the frame of people
     sums = people.group_by(["group", "arm"]).aggregate(
         reach=people.count(), **{c: people[c].sum() for c in _COUNTS}, revenue=people.revenue.sum(),
         cost=people.cost.sum())
     table = warehouse.execute(sums.order_by(["group", "arm"]))
     frame = warehouse.execute(people.select("group", "arm", "profile_id", "conversions", "revenue"))
+    warehouse.drop_stage(people.get_name())
     for c in ("reach", *_COUNTS):
         table[c] = table[c].astype("int64")
     table["conversion_rate"] = table.conversions / table.reach
@@ -183,13 +185,7 @@ def _compare(frame: pd.DataFrame, table: pd.DataFrame, terms: CampaignTerms, dim
     frame = frame.rename(columns={"conversions": _CONVERSION, "revenue": _REVENUE})
     frame[_CONVERSION] = frame[_CONVERSION].astype(int)
     everyone_control = frame[frame.arm == CONTROL].drop_duplicates("profile_id")
-    sample_ratio = None
-    people = frame.drop_duplicates("profile_id")
-    if people.arm.nunique() >= 2 and (people.arm == CONTROL).any():
-        shares = {a: s for a, s in terms.arms.items() if a in set(people.arm)} or None
-        result = analyse(people, arm="arm", control=CONTROL, outcomes={_CONVERSION: "proportion"}, alpha=alpha,
-                         expected_shares=shares if shares and set(shares) == set(people.arm) else None)
-        sample_ratio = result.sample_ratio.to_dict() if result.sample_ratio else None
+    sample_ratio = _sample_ratio(frame.drop_duplicates("profile_id"), terms)
     if dim == "arm":  # one experiment: every arm against control, adjusted together
         frame = frame.assign(group="")
     out = []
@@ -203,8 +199,11 @@ def _compare(frame: pd.DataFrame, table: pd.DataFrame, terms: CampaignTerms, dim
         if len(control) < 2 or not arms:
             continue
         both = pd.concat([treated[treated.arm.isin(arms)], control], ignore_index=True)
+        # the split is checked once for the whole campaign (above); within a group it need not follow the
+        # plan (a channel may be chosen differently by arm), so the group's own check is told what it saw
+        seen = both.arm.value_counts(normalize=True).to_dict()
         result = analyse(both, arm="arm", control=CONTROL, outcomes={_CONVERSION: "proportion", _REVENUE: "mean"},
-                         alpha=alpha)
+                         alpha=alpha, expected_shares=seen)
         for c in result.comparisons:
             record = c.to_dict() | {"group": c.arm if dim == "arm" else group, "dimension": dim,
                                     "control_scope": scope}
@@ -212,6 +211,20 @@ def _compare(frame: pd.DataFrame, table: pd.DataFrame, terms: CampaignTerms, dim
                 record["decision"] = f"[{dim} {group}] " + record["decision"]
             out.append(record)
     return out, sample_ratio
+
+
+def _sample_ratio(people: pd.DataFrame, terms: CampaignTerms) -> dict | None:
+    """The arms' sizes against the definition's shares (equal shares when it names not every arm)."""
+    counts = people.arm.value_counts().sort_index()
+    if len(counts) < 2:
+        return None
+    shares = {a: terms.arms[a] for a in counts.index if a in terms.arms}
+    srm = sample_ratio_check(counts.to_dict(), shares if len(shares) == len(counts) else None)
+    if srm.mismatch:
+        log.warning("campaign %s: sample ratio mismatch, arm sizes %s against planned shares %s (p = %.2g); "
+                    "the comparisons are not trustworthy until the cause is found", terms.campaign_id,
+                    srm.observed, srm.expected_shares, srm.p_value)
+    return srm.to_dict()
 
 
 def _with_increments(table: pd.DataFrame, comparisons: list[dict]) -> pd.DataFrame:
