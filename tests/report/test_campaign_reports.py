@@ -83,3 +83,12 @@ def test_a_campaign_not_yet_sent_or_without_control_still_reports(tmp_path):
         assert "No control group" in html and "What the campaign changed" not in html
         twin = overview_report(wh).data["campaigns"].set_index("campaign_id")
         assert twin.loc["solo", "reach"] == 3 and pd.isna(twin.loc["solo", "incremental_revenue"])
+
+
+def test_an_unknown_campaign_is_a_one_line_error_naming_the_known_ones(written):
+    from tests.report.shop import runner
+    from jingzhun.cli.main import app
+
+    result = runner.invoke(app, ["report", "campaign", "nope", "-p", str(written["shop"])])
+    assert result.exit_code == 2 and "known: c1" in result.output
+    assert "overview" in runner.invoke(app, ["report", "--help"]).output
