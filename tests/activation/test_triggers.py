@@ -63,9 +63,11 @@ def orders(wh, *items):
 
 
 def fired(result, wh) -> list[tuple]:
+    """(profile, moment as naive UTC) of the firings, sorted."""
     df = wh.execute(result)
-    return sorted((r.profile_id, pd.Timestamp(r.event_at).tz_localize(None) if pd.Timestamp(r.event_at).tzinfo is None
-                   else pd.Timestamp(r.event_at).tz_convert(None)) for r in df.itertuples())
+    at = pd.to_datetime(df.event_at)
+    at = at.dt.tz_localize(None) if at.dt.tz is None else at.dt.tz_convert(None)  # Spark gives naive UTC
+    return sorted(zip(df.profile_id, at))
 
 
 def naive(ts: pd.Timestamp) -> pd.Timestamp:
