@@ -285,3 +285,69 @@ def test_a_definition_changed_after_sending_is_refused_before_sending_it_replans
     run_campaign(warehouse, changed, connectors=_connectors(tmp_path), links=links, until="2024-03-05T00:00:00Z")
     with pytest.raises(CampaignError, match="already sent messages"):
         save_plan(warehouse, plan_campaign(warehouse, c, secret=SECRET, as_of=AS_OF, at=AT), secret=SECRET)
+
+
+# -- triggers and surveys ----------------------------------------------------------------------------
+def _added(warehouse, who: list[int], when: list[pd.Timestamp]) -> None:
+    from tests.activation.conftest import ids_of
+
+    warehouse.append("events", pd.DataFrame({
+        "message_id": [f"m{i}" for i in range(len(who))], "type": "track", "event": "Product Added",
+        "user_id": [ids_of(i)["user_id"] for i in who], "timestamp": when, "properties": '{"product_id":"P1"}',
+        "source": "web", "load_id": "l1", "quality_flags": ""}))
+
+
+def test_a_trigger_campaign_sends_once_per_occasion_when_it_happens_outside_quiet_hours(warehouse, world, tmp_path,
+                                                                                      links):
+    d = definition(trigger={"kind": "cart_abandoned", "params": {"wait_hours": 1}, "cooldown_days": 7},
+                   arms={"A": 1.0})
+    c = campaign_from_dict(d)
+    plan = plan_campaign(warehouse, c, secret=SECRET, as_of=AS_OF, at=AT)
+    assert plan.messages.empty  # nothing has happened yet
+    save_plan(warehouse, plan, secret=SECRET)
+    eligible = expected_audience(world)
+    a, b, outsider = [int(p[1:]) for p in eligible[eligible.channel == "email"].profile_id[:2]] + [9]
+    added = [pd.Timestamp("2024-03-02 05:00", tz="UTC"),    # 13:00 in Shanghai: the message goes at 14:00
+             pd.Timestamp("2024-03-02 15:30", tz="UTC"),    # 23:30: abandoned at 00:30, in quiet hours -> 09:00
+             pd.Timestamp("2024-03-02 05:00", tz="UTC")]    # person 9 spent nothing: not in the audience
+    _added(warehouse, [a, b, outsider], added)
+    report = run_campaign(warehouse, c, connectors=_connectors(tmp_path), links=links, until="2024-03-04T00:00:00Z",
+                          on_schedule=True, secret=SECRET, timezone="Asia/Shanghai")
+    assert report.counts["sent"] == 2
+    m = warehouse.execute(warehouse.table("campaign_messages")).set_index("profile_id")
+    assert set(m.index) == {pid(a), pid(b)} and m.step.str.startswith("trigger:").all()
+    assert pd.Timestamp(m.scheduled_at[pid(a)]) == pd.Timestamp("2024-03-02 06:00", tz="UTC")
+    assert pd.Timestamp(m.scheduled_at[pid(b)]) == pd.Timestamp("2024-03-03 01:00", tz="UTC")
+    again = run_campaign(warehouse, c, connectors=_connectors(tmp_path), links=links, until="2024-03-05T00:00:00Z",
+                         on_schedule=True, secret=SECRET, timezone="Asia/Shanghai")
+    assert sum(again.counts.values()) == 0
+    with pytest.raises(CampaignError, match="no limit or budget"):
+        campaign_from_dict({**d, "limit": 10})
+
+
+QUESTIONNAIRE = {"id": "q1", "title": {"zh": "满意度", "en": "Satisfaction"},
+                 "questions": [{"id": "overall", "kind": "rating", "text": {"zh": "总体", "en": "Overall"}}]}
+
+
+def test_a_survey_goes_to_its_keyed_sample_with_a_link_to_the_questionnaire(warehouse, world, tmp_path, links):
+    import ibis
+
+    from jingzhun.activation.surveys import sample
+
+    survey_t = {"channel": "email", "subject": "?", "text": "{{ survey('q1') }} {{ unsubscribe_url }}"}
+    d = definition(survey={"share": 0.3, "questionnaire": QUESTIONNAIRE}, arms={"A": 1.0},
+                   templates={"coupon_email": survey_t, "coupon_sms": SMS_T, "news_email": survey_t})
+    c = campaign_from_dict(d)
+    plan = plan_campaign(warehouse, c, secret=SECRET, as_of=AS_OF, at=AT)
+    eligible = expected_audience(world)
+    audience = warehouse.stage(ibis.memtable(world[(world.monetary_total > 0) & (world.frequency < 9)][["profile_id"]]))
+    drawn = set(warehouse.execute(sample(warehouse, audience, 0.3, "winback", SECRET)).profile_id)
+    assert set(plan.messages.profile_id) == drawn & set(eligible.profile_id)
+    assert plan.exclusions()["not drawn for the survey's 30.00% sample"] == len(audience.execute()) - len(drawn)
+    save_plan(warehouse, plan, secret=SECRET)
+    run_campaign(warehouse, c, connectors=_connectors(tmp_path), links=links, until="2024-03-05T00:00:00Z",
+                 on_schedule=True)
+    text = next((tmp_path / "out").glob("*mailer*")).read_text(encoding="utf-8-sig")
+    assert "/s/" in text or "survey" in text
+    with pytest.raises(CampaignError, match="questionnaire"):
+        campaign_from_dict({**d, "survey": {"share": 0.3, "questionnaire": {"id": "q1"}}})

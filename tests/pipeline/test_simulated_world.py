@@ -65,12 +65,23 @@ def test_demo_command_runs_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     for text in ("loaded", "identity resolution", "pairwise precision", "purchases by channel", "RFM grid",
                  "Champions", "lifecycle", "CLV leaderboard", "churn-risk list", "basket rules",
-                 "recommendations with reasons"):
+                 "recommendations with reasons", "campaign winback", "campaign store-coupon",
+                 "measured against the control group", "true incremental", "local SMTP server"):
         assert text in result.output, text
     assert "fetch_arrow_table" not in result.output
-    # the 360 view, by profile id and by a raw identifier (normalised and keyed like a load does)
     import json
 
+    demo = tmp_path / "demo"
+    assert list((demo / "mailbox").glob("*.eml")) and list((demo / "exports").glob("smsvendor-*"))
+    for name in ("campaign-winback", "campaign-store-coupon", "overview"):
+        assert (demo / "reports" / f"{name}.html").exists() and (demo / "reports" / f"{name}.json").exists()
+    planned = CliRunner().invoke(app, ["campaign", "plan", str(demo / "campaigns" / "winback.yaml"), "-p", str(demo),
+                                       "--dry-run", "--json"])
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(planned.output)["messages"] > 0
+    status = CliRunner().invoke(app, ["campaign", "status", "winback", "-p", str(demo), "--json"])
+    assert status.exit_code == 0 and json.loads(status.output)["status"] == "done"
+    # the 360 view, by profile id and by a raw identifier (normalised and keyed like a load does)
     import pyarrow.csv as pacsv
 
     phone = next(p for p in pacsv.read_csv(tmp_path / "demo" / "world" / "customers.csv").column("phone").to_pylist()

@@ -100,7 +100,8 @@ def run(
         settings = proj.settings.activation
         connectors = connectors_from_settings(settings, proj.root, campaign.channels)
         report = run_campaign(proj.warehouse, campaign, connectors=connectors,
-                              links=Links(settings.tracking_url, proj.secret), until=until, on_schedule=on_schedule)
+                              links=Links(settings.tracking_url, proj.secret), until=until, on_schedule=on_schedule,
+                              secret=proj.secret, timezone=_timezone(proj))
         if json_out:
             print_json(report.to_dict())
             return

@@ -128,10 +128,46 @@ def demo_summary(console: Console, s: dict) -> None:
     console.print(channels)
     if s.get("marketing"):
         marketing_summary(console, s["marketing"], s.get("as_of"))
+    if s.get("campaigns"):
+        campaigns_summary(console, s["campaigns"])
     secs = s["seconds"]
     console.print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()) + f", total {sum(secs.values()):.1f}s")
     console.print(f"next: jingzhun profiles show <profile id> -p {s['project']}   |   jingzhun quality -p {s['project']}"
                   f"   |   jingzhun tags list -p {s['project']}   |   jingzhun segment rfm -p {s['project']}")
+
+
+def campaigns_summary(console: Console, c: dict) -> None:
+    """The demo's campaigns: what each planned and sent, and what it achieved, measured and true."""
+    for cid, r in c.items():
+        if cid.startswith("_"):
+            continue
+        p = r["plan"]
+        console.rule(f"[bold]campaign {cid}[/]: {p['name']}")
+        console.print(f"plan: {p['messages']:,} messages from an audience of {p['audience']:,}; arms {p['by_arm']}; "
+                      f"channels {p['by_channel']}; offers {p['by_offer']}")
+        console.print(f"left out: {p['excluded']}")
+        console.print(f"deliveries: {r['deliveries']}")
+        t = Table(title=f"{cid}: results by arm, measured against the control group")
+        for col in ("arm", "reach", "sent", "opens", "clicks", "conversions", "revenue", "incremental (95% CI)",
+                    "true incremental"):
+            t.add_column(col, justify="left" if col == "arm" else "right")
+        for arm, a in r["arms"].items():
+            inc = a.get("incremental_conversions")
+            ci = "" if inc is None else (f"{inc:+.1f} ({a['incremental_conversions_low']:+.1f} to "
+                                         f"{a['incremental_conversions_high']:+.1f})")
+            true = r["true_incremental_conversions"].get(arm)
+            t.add_row(arm, _fmt(a["reach"]), _fmt(a["delivered"]), _fmt(a["opens"]), _fmt(a["clicks"]),
+                      _fmt(a["conversions"]), _money(a["revenue"]), ci, "" if arm == "control" or true is None
+                      else f"{true:+.1f}")
+        console.print(t)
+        for d in r["decisions"]:
+            console.print(f"  {d}")
+        console.print(f"report: {r['report']}")
+    if "_mailbox" in c:
+        console.print(f"e-mails received by the local SMTP server: {c['_mailbox']['received']:,} in "
+                      f"{c['_mailbox']['folder']}")
+    if "_overview_report" in c:
+        console.print(f"overview report: {c['_overview_report']}")
 
 
 def _money(v) -> str:

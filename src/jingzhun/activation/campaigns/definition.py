@@ -42,8 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from jingzhun.activation.assignment import CONTROL, ArmSplit
 from jingzhun.activation.consent import CONSENT_CHANNELS
 from jingzhun.activation.errors import PlanError
-from jingzhun.activation.templates import MessageTemplate, TemplateSet
 from jingzhun.activation.deliver import FrequencyCap
+from jingzhun.activation.surveys import Questionnaire, SurveyError, questionnaire_from_dict
+from jingzhun.activation.templates import MessageTemplate, TemplateSet
+from jingzhun.activation.triggers import Trigger
 
 __all__ = ["Campaign", "Offer", "Schedule", "Conversion", "Caps", "TemplateSpec", "TriggerSpec", "SurveySpec",
            "load_campaign", "campaign_from_dict", "CampaignError"]
@@ -92,7 +94,7 @@ class Schedule(_Strict):
     at one local clock time (``"10:00"``), never inside ``quiet_hours`` (local ``[from, to)``)."""
 
     start: datetime | None = Field(None, description="first moment a message may go; unset: when the plan is made")
-    within_days: float = Field(3.0, gt=0, le=60)
+    within_days: int = Field(3, ge=1, le=60, description="whole days from start in which every message goes")
     send_time: str = Field("best", description="'best' (the send-time model) or a local clock time 'HH:MM'")
     quiet_hours: tuple[str, str] | None = ("21:00", "09:00")
     timezone: str | None = Field(None, description="IANA zone of local times; unset: the profiles' timezone")
@@ -150,11 +152,16 @@ class TemplateSpec(_Strict):
 
 
 class TriggerSpec(_Strict):
-    """The campaign starts a step for one person each time this fires (see docs/triggers.md)."""
+    """The campaign sends one message to a person each time this fires (kinds and parameters:
+    docs/triggers.md); the audience is then who may receive it, not who receives it."""
 
     kind: str
-    cooldown_days: float = Field(30.0, ge=0)
     params: dict[str, Any] = Field(default_factory=dict)
+    cooldown_days: float = Field(30.0, ge=0, le=3650)
+
+    def trigger(self, campaign_id: str) -> Trigger:
+        return Trigger(id=campaign_id, campaign=campaign_id, kind=self.kind, params=self.params,
+                       cooldown_days=self.cooldown_days)
 
 
 class SurveySpec(_Strict):
@@ -162,6 +169,9 @@ class SurveySpec(_Strict):
 
     share: float = Field(gt=0, le=1)
     questionnaire: dict[str, Any]
+
+    def form(self) -> Questionnaire:
+        return questionnaire_from_dict(self.questionnaire, source="survey.questionnaire")
 
 
 class Campaign(_Strict):
@@ -243,6 +253,20 @@ class Campaign(_Strict):
             if not any(channel in o.templates for o in self.offers):
                 raise ValueError(f"no offer has a template for channel {channel!r}: add one under "
                                  f"offers[].templates or drop the channel")
+        if self.trigger is not None:
+            if self.limit is not None or self.budget is not None:
+                raise ValueError("a trigger campaign sends when occasions happen: it has no limit or budget "
+                                 "(its cooldown_days bounds how often one person hears from it)")
+            try:
+                self.trigger.trigger(self.id)
+            except ValidationError as exc:
+                raise ValueError("trigger: " + "; ".join(e["msg"].removeprefix("Value error, ")
+                                                         for e in exc.errors())) from None
+        if self.survey is not None:
+            try:
+                self.survey.form()
+            except SurveyError as exc:
+                raise ValueError(str(exc)) from None
         if self.budget is not None and not any(self.costs.get(c, 0) > 0 for c in self.channels):
             raise ValueError("a budget needs costs per message for the campaign's channels (costs: {email: 0.002})")
         return self
@@ -311,25 +335,35 @@ def load_campaign(path: str | Path) -> Campaign:
     except yaml.YAMLError as exc:
         raise CampaignError(f"{path} is not valid YAML: {exc}") from None
     if isinstance(data, dict):
-        data = _with_template_files(data, path.parent, path)
+        data = _with_files(data, path.parent, path)
     return campaign_from_dict(data, source=str(path))
 
 
-def _with_template_files(data: dict, folder: Path, path: Path) -> dict:
-    """Template parts written as ``{file: welcome.html}`` are read from files beside the campaign."""
+def _with_files(data: dict, folder: Path, path: Path) -> dict:
+    """Template parts written as ``{file: welcome.html}`` and a survey's ``questionnaire: {file: q.yaml}``
+    are read from files beside the campaign."""
+    def read(value, where: str) -> str:
+        f = folder / str(value["file"])
+        if not f.exists():
+            raise CampaignError(f"{path}: {where}: file {f} not found")
+        return f.read_text(encoding="utf-8")
+
+    def is_file(value) -> bool:
+        return isinstance(value, dict) and set(value) == {"file"}
+
+    out = dict(data)
     templates = data.get("templates")
-    if not isinstance(templates, dict):
-        return data
-    out = {}
-    for name, spec in templates.items():
-        if isinstance(spec, dict):
-            spec = dict(spec)
-            for part in ("subject", "text", "html"):
-                value = spec.get(part)
-                if isinstance(value, dict) and set(value) == {"file"}:
-                    f = folder / str(value["file"])
-                    if not f.exists():
-                        raise CampaignError(f"{path}: templates.{name}.{part}: file {f} not found")
-                    spec[part] = f.read_text(encoding="utf-8")
-        out[name] = spec
-    return {**data, "templates": out}
+    if isinstance(templates, dict):
+        out["templates"] = {}
+        for name, spec in templates.items():
+            if isinstance(spec, dict):
+                spec = {part: read(v, f"templates.{name}.{part}") if is_file(v) else v for part, v in spec.items()}
+            out["templates"][name] = spec
+    survey = data.get("survey")
+    if isinstance(survey, dict) and is_file(survey.get("questionnaire")):
+        try:
+            form = yaml.safe_load(read(survey["questionnaire"], "survey.questionnaire"))
+        except yaml.YAMLError as exc:
+            raise CampaignError(f"{path}: survey.questionnaire is not valid YAML: {exc}") from None
+        out["survey"] = {**survey, "questionnaire": form}
+    return out

@@ -27,6 +27,7 @@ measurement compares like with like.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -42,11 +43,12 @@ from jingzhun.activation.assignment import CONTROL, assignment_expr, bucket_expr
 from jingzhun.activation.campaigns.definition import Campaign, CampaignError
 from jingzhun.activation.consent import consented
 from jingzhun.activation.deliver import delivery_id_for
+from jingzhun.activation.surveys import sample
 from jingzhun.segment import members
 from jingzhun.segment.context import as_utc
 from jingzhun.warehouse import Warehouse
 
-__all__ = ["Plan", "plan_campaign", "ADDRESS_KINDS", "MAIN_STEP"]
+__all__ = ["Plan", "plan_campaign", "people_table", "ADDRESS_KINDS", "MAIN_STEP"]
 
 MAIN_STEP = "main"
 DEFAULT_CLOCK = time(10, 0)  # the send time of people the send-time model knows nothing about, nor their peers
@@ -123,9 +125,14 @@ def _iso(ts) -> str | None:
 
 
 def plan_campaign(warehouse: Warehouse, campaign: Campaign, *, secret: str, as_of=None, at=None,
-                  timezone: str = "UTC") -> Plan:
+                  timezone: str = "UTC", firings: pd.DataFrame | None = None) -> Plan:
     """The plan of ``campaign``: audience at ``as_of`` (default: the latest feature build), consent at
-    ``at`` (default: now), local times in the schedule's timezone or ``timezone``."""
+    ``at`` (default: now), local times in the schedule's timezone or ``timezone``.
+
+    A trigger campaign plans one message per firing in ``firings`` (rows of ``trigger_firings``) of a
+    person in the audience, due when the occasion happened (out of quiet hours); without firings its
+    plan is empty and tells only who may receive it.
+    """
     from jingzhun.segment.inputs import default_as_of
 
     planned_at = pd.Timestamp(as_utc(at) if at is not None else datetime.now(dt_timezone.utc))
@@ -144,6 +151,16 @@ def plan_campaign(warehouse: Warehouse, campaign: Campaign, *, secret: str, as_o
         excluded.append(_reasons(warehouse.execute(hit), f"excluded: {expression}"))
         people = warehouse.stage(people.anti_join(out, people.profile_id == out.profile_id))
 
+    if campaign.survey is not None:
+        asked = sample(warehouse, people, campaign.survey.share, campaign.id, secret)
+        skipped = people.anti_join(asked, people.profile_id == asked.profile_id)
+        excluded.append(_reasons(warehouse.execute(skipped), f"not drawn for the survey's "
+                                                              f"{campaign.survey.share:.2%} sample"))
+        people = warehouse.stage(asked)
+    if campaign.trigger is not None:
+        fired = _fired(firings, campaign.id)
+        people = warehouse.stage(people.semi_join(people_table(warehouse, fired.profile_id), "profile_id"))
+
     arms = assignment_expr(people, campaign.id, campaign.split(), secret)
     arms = arms.mutate(_bucket=bucket_expr(campaign.id, arms.profile_id, secret))
     frame = warehouse.execute(arms.select("profile_id", "arm", "_bucket"))
@@ -155,13 +172,17 @@ def plan_campaign(warehouse: Warehouse, campaign: Campaign, *, secret: str, as_o
     frame = _ranked(warehouse, campaign, frame)
     frame, over_cap = _capped(campaign, frame)
     excluded.append(over_cap)
-    frame["scheduled_at"] = _times(warehouse, campaign, frame.profile_id, planned_at, tz)
+    if campaign.trigger is None:
+        frame["scheduled_at"] = _times(warehouse, campaign, frame.profile_id, planned_at, tz)
+        frame["step"] = MAIN_STEP
+    else:
+        frame = _per_firing(frame, fired, campaign, tz)
 
     frame["campaign_id"] = campaign.id
-    frame["step"] = MAIN_STEP
     frame["template"] = [campaign.offer(o).templates[c] for o, c in zip(frame.offer_id, frame.channel)]
     frame["offer"] = [_offer_json(campaign, o) for o in frame.offer_id]
-    frame["delivery_id"] = [delivery_id_for(campaign.id, MAIN_STEP, p, c) for p, c in zip(frame.profile_id, frame.channel)]
+    frame["delivery_id"] = [delivery_id_for(campaign.id, st, p, c)
+                            for st, p, c in zip(frame.step, frame.profile_id, frame.channel)]
     frame["planned_at"] = planned_at
     messages = frame[["campaign_id", "step", "delivery_id", "profile_id", "arm", "channel", "template", "offer",
                       "offer_id", "scheduled_at", "rank_value", "planned_at"]]
@@ -169,6 +190,12 @@ def plan_campaign(warehouse: Warehouse, campaign: Campaign, *, secret: str, as_o
     estimates = _estimates(warehouse, campaign, messages)
     left_out = pd.concat([e for e in excluded if not e.empty] or [_reasons(pd.DataFrame(), "")], ignore_index=True)
     return Plan(campaign, planned_at, as_of, tz, messages, left_out, audience_size, estimates)
+
+
+def people_table(warehouse: Warehouse, profile_ids) -> ir.Table:
+    """The distinct ``profile_ids`` staged as a one-column table (typed, so that none is fine too)."""
+    ids = pd.DataFrame({"profile_id": sorted({str(p) for p in profile_ids})}, dtype=object)
+    return warehouse.stage(ibis.memtable(ids, schema={"profile_id": "string"}))
 
 
 def _check_zone(tz: str) -> None:
@@ -181,6 +208,41 @@ def _check_zone(tz: str) -> None:
 def _reasons(frame: pd.DataFrame, reason: str) -> pd.DataFrame:
     ids = frame.profile_id if "profile_id" in frame else pd.Series([], dtype=object)
     return pd.DataFrame({"profile_id": ids.astype(object).to_numpy(), "reason": reason})
+
+
+# -- triggers --------------------------------------------------------------------------------------
+def _fired(firings: pd.DataFrame | None, campaign_id: str) -> pd.DataFrame:
+    cols = ["profile_id", "dedup_key", "event_at"]
+    if firings is None or firings.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    f = firings[firings.campaign_id == campaign_id][cols].copy()
+    f["event_at"] = pd.to_datetime(f.event_at, utc=True)
+    return f
+
+
+def _per_firing(frame: pd.DataFrame, fired: pd.DataFrame, campaign: Campaign, tz: str) -> pd.DataFrame:
+    """One message per firing: its own step (so each occasion is its own delivery), due when the occasion
+    happened, or at the end of the quiet hours if it happened inside them."""
+    out = frame.merge(fired, on="profile_id", how="inner")
+    out["step"] = ["trigger:" + hashlib.sha256(k.encode("utf-8")).hexdigest()[:16] for k in out.dedup_key]
+    quiet = campaign.schedule.quiet_hours
+    out["scheduled_at"] = pd.to_datetime([out_of_quiet(t, quiet, tz) for t in out.event_at], utc=True)
+    return out.drop(columns=["dedup_key", "event_at"])
+
+
+def out_of_quiet(moment: pd.Timestamp, quiet_hours, tz: str) -> pd.Timestamp:
+    """``moment`` itself, or the end of the quiet hours it falls in (local time ``tz``)."""
+    if quiet_hours is None:
+        return moment
+    local = pd.Timestamp(moment).tz_convert(ZoneInfo(tz))
+    if not _is_quiet(local.hour * 60 + local.minute, quiet_hours):
+        return moment
+    end_h, end_m = (int(x) for x in quiet_hours[1].split(":"))
+    end = pd.Timestamp(datetime(local.year, local.month, local.day, end_h, end_m), tz=ZoneInfo(tz))
+    if end <= local:
+        nxt = (local + timedelta(days=1)).date()
+        end = pd.Timestamp(datetime(nxt.year, nxt.month, nxt.day, end_h, end_m), tz=ZoneInfo(tz))
+    return end.tz_convert("UTC")
 
 
 # -- offers ----------------------------------------------------------------------------------------
@@ -216,7 +278,7 @@ def _offer_json(campaign: Campaign, offer_id: str) -> str:
 def _channels(warehouse: Warehouse, campaign: Campaign, frame: pd.DataFrame,
               at: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The channel of each person: consented, reachable, served by the offer's templates, best expected response."""
-    people = warehouse.stage(ibis.memtable(frame[["profile_id"]]))
+    people = people_table(warehouse, frame.profile_id)
     usable = {}
     for channel in campaign.channels:
         ok = consented(warehouse, people, channel, at.to_pydatetime(), campaign.purpose)
@@ -266,7 +328,7 @@ def _ranked(warehouse: Warehouse, campaign: Campaign, frame: pd.DataFrame) -> pd
 
 
 def _rank_values(warehouse: Warehouse, name: str, profile_ids: pd.Series) -> dict[str, float]:
-    people = warehouse.stage(ibis.memtable(pd.DataFrame({"profile_id": profile_ids.astype(str)})))
+    people = people_table(warehouse, profile_ids)
     s = warehouse.table("scores")
     by_score = s.filter(s.score == name)
     if int(warehouse.execute(by_score.limit(1).count())):
@@ -330,7 +392,7 @@ def _times(warehouse: Warehouse, campaign: Campaign, profile_ids: pd.Series, pla
 
 def _send_times(warehouse: Warehouse, profile_ids: pd.Series) -> ir.Table:
     """profile_id, send_hour, send_weekday (null where the send-time model has no score) for the plan's people."""
-    people = warehouse.stage(ibis.memtable(pd.DataFrame({"profile_id": profile_ids.astype(str)})))
+    people = people_table(warehouse, profile_ids)
     s = warehouse.table("scores")
     s = s.filter(s.score.isin(["send_hour", "send_weekday"]))
     wide = s.group_by("profile_id").aggregate(

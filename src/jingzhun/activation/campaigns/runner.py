@@ -20,12 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
-import ibis
 import pandas as pd
 
 from jingzhun.activation.assignment import assign
 from jingzhun.activation.campaigns.definition import Campaign, CampaignError, campaign_from_dict
-from jingzhun.activation.campaigns.planner import Plan
+from jingzhun.activation.campaigns.planner import Plan, people_table
 from jingzhun.activation.connectors.base import Connector
 from jingzhun.activation.deliver import deliver
 from jingzhun.activation.links import Links
@@ -76,7 +75,7 @@ def save_plan(warehouse: Warehouse, plan: Plan, *, secret: str) -> dict[str, int
                 "created_at": plan.planned_at}]))
         messages = plan.messages
         if not messages.empty:
-            audience = warehouse.stage(ibis.memtable(messages[["profile_id"]]))
+            audience = people_table(warehouse, messages.profile_id)
             assign(warehouse, c.id, audience, c.split(), secret, at=plan.planned_at)
         existing = warehouse.table("campaign_messages")
         existing = warehouse.execute(existing.filter(existing.campaign_id == c.id).select("delivery_id"))
@@ -111,12 +110,15 @@ def _unsent(warehouse: Warehouse, campaign_id: str) -> pd.DataFrame:
 
 def run_campaign(warehouse: Warehouse, campaign: Campaign, *, connectors: Mapping[str, Connector], links: Links,
                  until=None, on_schedule: bool = False, fields=None, recommendations: bool = True,
-                 batch_size: int = 500) -> RunReport:
+                 batch_size: int = 500, secret: str | None = None, as_of=None, timezone: str = "UTC") -> RunReport:
     """Send the planned messages due by ``until`` (default: now) that have not been sent.
 
     With ``on_schedule`` each message goes at its own scheduled moment on a simulated clock (consent,
     caps and ``sent_at`` judged then): a simulation or a test can replay a campaign's days in seconds.
     Without it every due message goes now, which is what a scheduler running every few minutes does.
+
+    A trigger campaign first evaluates its trigger from the moment it was planned to ``until`` (windows
+    may overlap: a firing is recorded once) and plans a message for each firing (this needs ``secret``).
     """
     saved = saved_campaign(warehouse, campaign.id)
     if saved is None:
@@ -125,6 +127,11 @@ def run_campaign(warehouse: Warehouse, campaign: Campaign, *, connectors: Mappin
         raise CampaignError(f"campaign {campaign.id!r} was planned under another definition; plan it again "
                             "(nothing was sent) or give the changed campaign a new id")
     until = pd.Timestamp(as_utc(until) if until is not None else datetime.now(dt_timezone.utc))
+    if campaign.trigger is not None:
+        if secret is None:
+            raise CampaignError(f"campaign {campaign.id!r} is started by a trigger: running it needs the project "
+                                "secret to assign arms to the people it fires for")
+        _plan_firings(warehouse, campaign, until, secret=secret, as_of=as_of, timezone=timezone)
     unsent = _unsent(warehouse, campaign.id)
     due = unsent[unsent.scheduled_at <= until]
     report = RunReport(due=int(len(due)), waiting=int(len(unsent) - len(due)))
@@ -146,6 +153,25 @@ def run_campaign(warehouse: Warehouse, campaign: Campaign, *, connectors: Mappin
     return report
 
 
+def _plan_firings(warehouse: Warehouse, campaign: Campaign, until: pd.Timestamp, *, secret: str, as_of,
+                  timezone: str) -> None:
+    from jingzhun.activation.campaigns.planner import plan_campaign
+    from jingzhun.activation.triggers import evaluate
+
+    since = pd.Timestamp(_campaign_row(warehouse, campaign.id)["created_at"])
+    since = since.tz_localize("UTC") if since.tzinfo is None else since
+    if since < until:
+        evaluate(warehouse, [campaign.trigger.trigger(campaign.id)], since.to_pydatetime(), until.to_pydatetime(),
+                 timezone=campaign.schedule.timezone or timezone)
+    f = warehouse.table("trigger_firings")
+    firings = warehouse.execute(f.filter(f.campaign_id == campaign.id))
+    if firings.empty:
+        return
+    plan = plan_campaign(warehouse, campaign, secret=secret, as_of=as_of, at=until, timezone=timezone,
+                         firings=firings)
+    save_plan(warehouse, plan, secret=secret)
+
+
 def _fixed(moment) -> Callable[[], datetime]:
     when = pd.Timestamp(moment).to_pydatetime()
     return lambda: when
@@ -163,7 +189,7 @@ def _set_status(warehouse: Warehouse, campaign_id: str, status: str) -> None:
 
 def _recommendations(warehouse: Warehouse, profile_ids: pd.Series, n: int = 3) -> list[str]:
     """Each person's top ``n`` recommendations as JSON (product id, name, reason), ``[]`` without any."""
-    people = warehouse.stage(ibis.memtable(pd.DataFrame({"profile_id": sorted(set(profile_ids))})))
+    people = people_table(warehouse, profile_ids)
     r = warehouse.table("recommendations")
     r = r.filter(r.rank <= n).semi_join(people, r.profile_id == people.profile_id)
     p = warehouse.table("products").select("product_id", "name").distinct()
