@@ -126,6 +126,18 @@ def test_cooldown_blocks_a_second_firing_within_the_batch_and_across_batches(car
         ("pA", naive(at(11))), ("pA", naive(at(21))), ("pC", naive(at(11 + 1 / 3)))]
 
 
+def test_an_evaluation_leaves_one_staged_table_its_result(carts):
+    if carts.engine != "duckdb":
+        pytest.skip("temporary tables are counted in DuckDB's catalogue")
+
+    def temporary() -> int:
+        return carts.con.raw_sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+
+    before = temporary()
+    evaluate(carts, [trig("cart_abandoned", cooldown=1), trig("birthday", id="b")], T0, at(days=1))
+    assert temporary() == before + 1
+
+
 def test_cooldown_in_one_long_window_keeps_the_earliest_and_the_next_outside_it(warehouse):
     people(warehouse, "A")
     # events at 0, 10, 20, 30 h; cooldown 15 h: 0 fires, 10 is blocked, 20 fires, 30 is blocked

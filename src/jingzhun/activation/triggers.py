@@ -248,11 +248,25 @@ def _text(value: ir.Value) -> ir.StringValue:
 
 
 class _Window:
-    def __init__(self, since: dt.datetime, until: dt.datetime, timezone: str) -> None:
-        self.since, self.until, self.timezone = since, until, timezone
+    """One evaluation: its window, its time zone, and the tables it staged (dropped when it ends, since
+    the service will evaluate again and again in one process)."""
+
+    def __init__(self, warehouse: Warehouse, since: dt.datetime, until: dt.datetime, timezone: str) -> None:
+        self.warehouse, self.since, self.until, self.timezone = warehouse, since, until, timezone
+        self._staged: list[str] = []
 
     def holds(self, t: ir.TimestampValue) -> ir.BooleanValue:
         return (t > _ts(self.since)) & (t <= _ts(self.until))
+
+    def stage(self, data) -> ir.Table:
+        table = self.warehouse.stage(data)
+        self._staged.append(table.get_name().rsplit(".", 1)[-1])  # a stage's own name has no dot
+        return table
+
+    def drop_stages(self) -> None:
+        for name in self._staged:
+            self.warehouse.drop_stage(name)
+        self._staged.clear()
 
 
 def evaluate(warehouse: Warehouse, triggers: Iterable[Trigger], since, until, now=None, *,
@@ -275,26 +289,29 @@ def evaluate(warehouse: Warehouse, triggers: Iterable[Trigger], since, until, no
         _zone(timezone)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    window = _Window(since, until, timezone)
-    parts = [_candidates(warehouse, t, window) for t in triggers]
-    if not parts:
+    if not triggers:
         return warehouse.stage(warehouse.table("trigger_firings").limit(0))
-    candidates = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    firings = warehouse.table("trigger_firings")
-    candidates = candidates.anti_join(firings, candidates.dedup_key == firings.dedup_key)
-    once = ibis.row_number().over(ibis.window(group_by=candidates.dedup_key, order_by=candidates.event_at))
-    candidates = candidates.mutate(_n=once)
-    candidates = warehouse.stage(candidates.filter(candidates._n == 0).drop("_n"))
-    fired = _apply_cooldowns(warehouse, candidates, triggers)
-    new = warehouse.stage(fired.select(
-        "trigger_id", "campaign_id", "profile_id", "event_at", fired_at=_ts(now), dedup_key=fired.dedup_key,
-        reason=fired.reason))
-    with warehouse.transaction():
-        warehouse.append("trigger_firings", new)
+    window = _Window(warehouse, since, until, timezone)
+    try:
+        parts = [_candidates(warehouse, t, window) for t in triggers]
+        candidates = ibis.union(*parts) if len(parts) > 1 else parts[0]
+        firings = warehouse.table("trigger_firings")
+        candidates = candidates.anti_join(firings, candidates.dedup_key == firings.dedup_key)
+        once = ibis.row_number().over(ibis.window(group_by=candidates.dedup_key, order_by=candidates.event_at))
+        candidates = candidates.mutate(_n=once)
+        candidates = window.stage(candidates.filter(candidates._n == 0).drop("_n"))
+        fired = _apply_cooldowns(window, candidates, triggers)
+        new = warehouse.stage(fired.select(
+            "trigger_id", "campaign_id", "profile_id", "event_at", fired_at=_ts(now), dedup_key=fired.dedup_key,
+            reason=fired.reason))
+        with warehouse.transaction():
+            warehouse.append("trigger_firings", new)
+    finally:
+        window.drop_stages()
     return new
 
 
-def _apply_cooldowns(warehouse: Warehouse, candidates: ir.Table, triggers: Sequence[Trigger]) -> ir.Table:
+def _apply_cooldowns(window: _Window, candidates: ir.Table, triggers: Sequence[Trigger]) -> ir.Table:
     """The candidates that fire: those no firing of the same trigger and person is within cooldown of.
 
     Within the batch the earliest occasion of a person fires first and blocks the ones within its
@@ -306,7 +323,8 @@ def _apply_cooldowns(warehouse: Warehouse, candidates: ir.Table, triggers: Seque
         return candidates
     free = candidates.filter(~candidates.trigger_id.isin(list(cooling)))
     cool = ibis.cases(*((candidates.trigger_id == tid, s) for tid, s in cooling.items()), else_=0)
-    open_ = warehouse.stage(candidates.filter(candidates.trigger_id.isin(list(cooling)))
+    warehouse = window.warehouse
+    open_ = window.stage(candidates.filter(candidates.trigger_id.isin(list(cooling)))
                             .mutate(_t=_seconds(candidates.event_at), _cool=cool))
     past = warehouse.table("trigger_firings")
     past = past.filter(past.trigger_id.isin(list(cooling)))
@@ -320,12 +338,12 @@ def _apply_cooldowns(warehouse: Warehouse, candidates: ir.Table, triggers: Seque
         still = open_.anti_join(blocked, "dedup_key")
         first = ibis.row_number().over(ibis.window(group_by=[still.trigger_id, still.profile_id],
                                                    order_by=[still._t, still.dedup_key]))
-        pick = warehouse.stage(still.mutate(_r=first).filter(lambda t: t._r == 0).drop("_r"))
+        pick = window.stage(still.mutate(_r=first).filter(lambda t: t._r == 0).drop("_r"))
         if not warehouse.execute(pick.count()):
             break
         picked.append(pick)
         fired = fired.union(pick.select("trigger_id", "profile_id", "_t"))
-        open_ = warehouse.stage(still.anti_join(pick, "dedup_key"))
+        open_ = window.stage(still.anti_join(pick, "dedup_key"))
     columns = list(candidates.columns)
     return ibis.union(free, *[p.select(*columns) for p in picked]) if picked else free
 
@@ -425,7 +443,7 @@ def _birthday_calendar(p: Birthday, w: _Window) -> pd.DataFrame:
 
 
 def _birthday(wh: Warehouse, p: Birthday, w: _Window) -> ir.Table:
-    days = wh.stage(_birthday_calendar(p, w))
+    days = w.stage(_birthday_calendar(p, w))
     pf = wh.table("profile_features")
     born = pf.filter(pf.birth_date.notnull()).select("profile_id", _bm=pf.birth_date.month().cast("int64"),
                                                      _bd=pf.birth_date.day().cast("int64"))
