@@ -9,7 +9,9 @@ picks its top 20%, and the truth says what each pick really gains: the sum of ``
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,6 +43,7 @@ def simulated_shop() -> SimpleNamespace:
     """The shop built once per test process: per profile (one true person each) its features, pre-period
     revenue, p_buy_90d and the truth of its person. Shared with test_cuped_simulated.py."""
     root = Path(tempfile.mkdtemp(prefix="uplift-sim-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     path, truth_dir = build_sim_shop(root, CUSTOMERS, seed=WORLD_SEED)
     return shop_at(path, truth_dir, root / "models")
 
