@@ -9,7 +9,7 @@ import pytest
 
 from jingzhun.errors import InputError
 from jingzhun.sim.options import LOCAL_OFFSET_HOURS
-from jingzhun.sim.responses import RESPONSE_COLUMNS, open_probability, respond, true_uplift
+from jingzhun.sim.responses import RESPONSE_COLUMNS, open_probability, respond, true_revenue_uplift, true_uplift
 
 COPIES = 6   # messages per person: more rows for the rate checks, from the same 3,000 people
 DAY = pd.Timestamp("2025-01-06T00:00Z")   # a Monday (UTC); the local day is Monday too from 00:00Z
@@ -108,21 +108,34 @@ def test_open_probability_follows_the_formula_for_a_hand_worked_person(persons):
     assert open_probability(one, msg)[0] == pytest.approx(expected * 0.85, rel=1e-9)
 
 
-def test_conversion_rates_are_the_truths_probabilities(persons):
+def _chance_of_buying_anyway(persons, msgs, window_days=14.0) -> np.ndarray:
+    """q = 1 - exp(-lambda x weeks) for a person alive at the end of the history, else 0: worked here from
+    the truth columns, not from the module."""
+    p = persons.set_index("person_id").loc[msgs.person_id]
+    return np.where(p.alive_at_end, 1.0 - np.exp(-p.bgnbd_lambda.to_numpy() * window_days / 7.0), 0.0)
+
+
+def _within(observed: np.ndarray, expected: np.ndarray) -> bool:
+    se = np.sqrt((expected * (1 - expected)).sum()) / len(expected)
+    return abs(observed.mean() - expected.mean()) < 4 * se
+
+
+def test_conversion_rates_follow_the_purchase_process_and_the_response_type(persons):
     msgs = _messages(persons, local_hour=20)
     out = respond(persons, msgs, seed=4)
     conv = _rate_of(out, msgs, "conversion")
     opened = _rate_of(out, msgs, "open")
     p = persons.set_index("person_id").loc[msgs.person_id]
-    p_c, p_t = p.p_discount_control.to_numpy(), p.p_discount_treated.to_numpy()
+    d = (p.p_discount_treated - p.p_discount_control).to_numpy()
+    q = _chance_of_buying_anyway(persons, msgs)
+    seen = np.where(d >= 0, q + d * (1 - q), q * (1 + d))
     t = msgs.treated.to_numpy()
-    for mask, expected in (
-        (~t, p_c),                      # held out
-        (t & opened, p_t),              # sent and seen
-        (t & ~opened, p_c),             # sent, not seen: the offer cannot work
-    ):
-        se = np.sqrt((expected[mask] * (1 - expected[mask])).sum()) / mask.sum()
-        assert abs(conv[mask].mean() - expected[mask].mean()) < 4 * se
+    assert _within(conv[~t], q[~t])                        # held out: organic buying only
+    assert _within(conv[t & ~opened], q[t & ~opened])      # sent, not seen: the offer cannot work
+    assert _within(conv[t & opened], seen[t & opened])     # seen: persuaded, or put off
+    for kind, sign in (("persuadable", 1), ("sleeping_dog", -1)):
+        mask = t & opened & (p.response_type == kind).to_numpy()
+        assert sign * (conv[mask].mean() - q[mask].mean()) > 0
     # the difference between the arms is the truth's uplift
     uplift = true_uplift(persons, msgs)
     diff = conv[t].mean() - conv[~t].mean()
@@ -130,13 +143,39 @@ def test_conversion_rates_are_the_truths_probabilities(persons):
     assert abs(diff - uplift.mean()) < 4 * se
 
 
-def test_conversion_values_follow_the_persons_spend(persons):
+def test_revenue_is_the_persons_own_spending_plus_the_offers_effect(persons):
     msgs = _messages(persons, local_hour=20)
     out = respond(persons, msgs, seed=8, window_days=30)
+    revenue = msgs.message_id.map(out[out.response == "conversion"].groupby("message_id").value.sum()).fillna(0.0)
+    revenue = revenue.to_numpy()
+    p = persons.set_index("person_id").loc[msgs.person_id]
+    # held out: Poisson(lambda x weeks) purchases while alive, each of mean mean_spend
+    organic = np.where(p.alive_at_end, p.bgnbd_lambda * 30 / 7.0, 0.0) * p.mean_spend.to_numpy()
+    t = msgs.treated.to_numpy()
+    se = revenue[~t].std() / np.sqrt((~t).sum())
+    assert abs(revenue[~t].mean() - organic[~t].mean()) < 4 * se
+    # and the difference between the arms is the truth's revenue uplift
+    lift = true_revenue_uplift(persons, msgs, window_days=30)
+    se = np.sqrt(revenue[t].var() / t.sum() + revenue[~t].var() / (~t).sum())
+    assert abs(revenue[t].mean() - revenue[~t].mean() - lift.mean()) < 4 * se
+    # a person who has dropped out buys nothing unless an offer persuades them
+    dead = ~p.alive_at_end.to_numpy()
+    assert revenue[~t & dead].sum() == 0 and revenue[dead].sum() > 0
+
+
+def test_a_conversion_holds_the_windows_purchases(persons):
+    """One row per converting message, its value the sum of Gamma(6, mean_spend / 6) spends: so a frequent
+    buyer's conversions are worth more purchases than an occasional buyer's."""
+    msgs = _messages(persons, local_hour=20, treated=np.zeros(len(persons) * COPIES, dtype=bool))
+    out = respond(persons, msgs, seed=9, window_days=60)
     conv = out[out.response == "conversion"]
-    mean_spend = persons.set_index("person_id").mean_spend.loc[conv.person_id].to_numpy()
-    ratio = conv.value.to_numpy() / mean_spend   # Gamma(6, 1/6): mean 1, sd 0.41
-    assert ratio.mean() == pytest.approx(1.0, abs=4 * 0.41 / np.sqrt(len(ratio)))
+    assert conv.message_id.is_unique
+    p = persons.set_index("person_id").loc[conv.person_id]
+    ratio = conv.value.to_numpy() / p.mean_spend.to_numpy()
+    m = p.bgnbd_lambda.to_numpy() * 60 / 7.0
+    expected = m / -np.expm1(-m)                      # E[N | N > 0] of a Poisson of mean m
+    assert ratio.mean() == pytest.approx(expected.mean(), rel=0.05)
+    assert ratio[m > np.median(m)].mean() > 1.2 * ratio[m <= np.median(m)].mean()
 
 
 def test_no_offer_no_uplift_and_uplift_signs_follow_the_response_types(persons):

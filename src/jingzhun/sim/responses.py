@@ -10,12 +10,19 @@ says who opened, clicked and bought, as the simulated people would have. The mod
   OFF_DAY)``, with ``d`` the circular distance in hours between the local (Asia/Shanghai) send time and
   the person's preferred hour. Opens come a log-normal delay after sending (median 45 minutes).
 * Clicks: a share of opens per channel, a few minutes after the open.
-* Conversion: a person converts with ``p_<offer>_treated`` when the message was sent *and* opened,
-  else with ``p_<offer>_control`` (an offer works only if seen). A message without an offer converts
-  at the mean of the person's three control probabilities whatever happens: it changes nothing. So the
-  expected incremental conversions of a message are ``P(open) x (p_treated - p_control)``. Conversions
-  land within ``window_days`` of sending (truncated exponential delay, mean a quarter of the window),
-  with a value drawn from the person's Gamma-Gamma spend: ``Gamma(spend_p, scale=mean_spend / spend_p)``.
+* Purchases in the window: a person alive at the end of the simulated history keeps buying at their own
+  BG/NBD rate whether messaged or not: ``N ~ Poisson(lambda x window weeks)`` organic purchases, so
+  ``q = 1 - exp(-lambda x weeks)`` (0 for someone who has dropped out). A seen offer (sent *and* opened)
+  acts through ``d = p_<offer>_treated - p_<offer>_control`` of the person's response type: when ``d >= 0``
+  it makes a buyer, with probability ``d``, of someone who would not have bought; when ``d < 0`` (sleeping
+  dogs) it puts off, with probability ``-d``, someone who would have, and they buy nothing in the window.
+  An unseen offer, a held-out row, or a message without an offer changes nothing. So the expected
+  incremental conversions of a message are ``P(open) x d x (1 - q)``, or ``P(open) x d x q`` when
+  ``d < 0``. A message has at most one conversion row: its time is the first organic purchase
+  (exponential delay of mean ``1 / lambda``, truncated to the window) or, for a purchase the offer made,
+  a truncated exponential delay (mean a quarter of the window) after the open; its value is the spend of
+  all the window's purchases, each from the person's Gamma-Gamma spend
+  ``Gamma(spend_p, scale=mean_spend / spend_p)``.
 
 Every random draw of a row comes from a counter-based stream keyed by ``seed`` and the row's
 ``message_id``, so a message's fate does not depend on the other rows, their order, or how many there are.
@@ -30,7 +37,7 @@ from jingzhun.errors import InputError
 from jingzhun.sim.options import LOCAL_OFFSET_HOURS, SimOptions
 from jingzhun.sim.vocab import OFFER_KINDS
 
-__all__ = ["respond", "open_probability", "true_uplift", "OPEN_BASE", "CLICK_SHARE", "HOUR_SIGMA", "HOUR_FLOOR",
+__all__ = ["respond", "open_probability", "true_uplift", "true_revenue_uplift", "OPEN_BASE", "CLICK_SHARE", "HOUR_SIGMA", "HOUR_FLOOR",
            "OFF_DAY", "RESPONSE_COLUMNS"]
 
 #: P(open) at the best time for a person of average-to-high activity, per channel ("read" for sms)
@@ -46,6 +53,7 @@ CLICK_DELAY_MEAN_MIN = 4.0
 RESPONSE_COLUMNS = ("message_id", "person_id", "response", "at", "value")
 
 _PERSON_COLUMNS = ("person_id", "preferred_hour", "preferred_weekday", "activity", "mean_spend",
+                   "bgnbd_lambda", "alive_at_end",
                    *(f"p_{o}_{arm}" for o in OFFER_KINDS for arm in ("control", "treated")))
 _MESSAGE_COLUMNS = ("message_id", "person_id", "channel", "offer_kind", "treated", "sent_at")
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -109,17 +117,25 @@ def _open_p(rows: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
     return np.minimum(base * activity * when, MAX_OPEN)
 
 
-def _conversion_p(rows: pd.DataFrame, offer: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(P(convert | not seen), P(convert | seen)) per row; equal for a message without an offer."""
-    controls = np.stack([rows[f"p_{o}_control"].to_numpy(dtype=np.float64) for o in OFFER_KINDS], axis=1)
-    treated = np.stack([rows[f"p_{o}_treated"].to_numpy(dtype=np.float64) for o in OFFER_KINDS], axis=1)
+def _offer_effect(rows: pd.DataFrame, offer: pd.Series) -> np.ndarray:
+    """``d = p_treated - p_control`` of each row's offer for its person's response type; 0 without an offer."""
+    gaps = np.stack([rows[f"p_{o}_treated"].to_numpy(dtype=np.float64) - rows[f"p_{o}_control"].to_numpy(dtype=np.float64)
+                     for o in OFFER_KINDS], axis=1)
     kind = offer.map({o: k for k, o in enumerate(OFFER_KINDS)}).to_numpy()
     has = ~pd.isna(kind)
     k = np.where(has, kind, 0).astype(np.int64)
-    idx = np.arange(len(rows))
-    unseen = np.where(has, controls[idx, k], controls.mean(axis=1))
-    seen = np.where(has, treated[idx, k], unseen)
-    return unseen, seen
+    return np.where(has, gaps[np.arange(len(rows)), k], 0.0)
+
+
+def _organic_mean(rows: pd.DataFrame, window_days: float) -> np.ndarray:
+    """Expected organic purchases in the window: ``lambda x weeks`` while alive, 0 once dropped out."""
+    alive = rows["alive_at_end"].fillna(False).to_numpy(dtype=bool)
+    return np.where(alive, rows["bgnbd_lambda"].to_numpy(dtype=np.float64) * window_days / 7.0, 0.0)
+
+
+def _check_window(window_days: float) -> None:
+    if not window_days > 0:
+        raise InputError(f"window_days must be positive, got {window_days!r}", field="window_days")
 
 
 def open_probability(persons: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
@@ -131,15 +147,35 @@ def open_probability(persons: pd.DataFrame, messages: pd.DataFrame) -> np.ndarra
     return _open_p(rows, messages)
 
 
-def true_uplift(persons: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
-    """Expected incremental conversions of each message row, were it sent rather than held out:
-    ``P(open) x (p_treated - p_control)`` of its offer (0 without an offer; negative for sleeping dogs).
+def _uplifts(persons, messages, window_days):
+    _check_window(window_days)
+    rows = _joined(persons, messages, ("person_id", "channel", "offer_kind", "sent_at"))
+    d = _offer_effect(rows, messages["offer_kind"])
+    organic = _organic_mean(rows, window_days)
+    return rows, _open_p(rows, messages), d, organic
+
+
+def true_uplift(persons: pd.DataFrame, messages: pd.DataFrame, *, window_days: float = 14.0) -> np.ndarray:
+    """Expected incremental conversions (people buying in the window) of each message row, were it sent
+    rather than held out: ``P(open) x d x (1 - q)``, or ``P(open) x d x q`` for a put-off (``d < 0``), with
+    ``d = p_treated - p_control`` of its offer and ``q = 1 - exp(-lambda x weeks)`` the chance of buying
+    anyway (0 without an offer; negative for sleeping dogs). Use the ``window_days`` of the campaign.
 
     ``messages`` needs person_id, channel, offer_kind and sent_at (``treated`` is not read).
     """
-    rows = _joined(persons, messages, ("person_id", "channel", "offer_kind", "sent_at"))
-    unseen, seen = _conversion_p(rows, messages["offer_kind"])
-    return _open_p(rows, messages) * (seen - unseen)
+    _, opened, d, organic = _uplifts(persons, messages, window_days)
+    q = -np.expm1(-organic)
+    return opened * d * np.where(d >= 0, 1.0 - q, q)
+
+
+def true_revenue_uplift(persons: pd.DataFrame, messages: pd.DataFrame, *, window_days: float = 14.0) -> np.ndarray:
+    """Expected incremental revenue of each message row, were it sent rather than held out:
+    ``P(open) x mean_spend x d x (1 - q)`` for ``d >= 0`` (one purchase made), and
+    ``P(open) x mean_spend x d x lambda x weeks`` for a put-off (all the window's organic purchases lost).
+    """
+    rows, opened, d, organic = _uplifts(persons, messages, window_days)
+    spend = rows["mean_spend"].to_numpy(dtype=np.float64)
+    return opened * spend * d * np.where(d >= 0, np.exp(-organic), organic)
 
 
 # -- random draws keyed by message -----------------------------------------------------------------------
@@ -180,6 +216,25 @@ def _truncated_exponential(u: np.ndarray, mean: float, limit: float) -> np.ndarr
     return -mean * np.log1p(-u * (1.0 - np.exp(-limit / mean)))
 
 
+def _window_purchases(rows: pd.DataFrame, messages: pd.DataFrame, opened: np.ndarray, open_h: np.ndarray,
+                      draws: _Draws, window_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """(purchases in the window, hours from sending to the first) per row: the person's organic purchases,
+    plus one the seen offer made of a non-buyer, or none when the seen offer put a buyer off."""
+    from scipy.stats import poisson
+
+    organic_mean = _organic_mean(rows, window_days)
+    organic = poisson.ppf(draws.uniform(7), organic_mean).astype(np.int64)
+    d = _offer_effect(rows, messages["offer_kind"])
+    acts = opened & (draws.uniform(2) < np.abs(d))
+    made = acts & (d > 0) & (organic == 0)
+    purchases = np.where(acts & (d < 0), 0, np.where(made, 1, organic))
+    limit = window_days * 24.0
+    rate_h = np.where(organic_mean > 0, organic_mean, 1.0) / limit
+    first_organic_h = _truncated_exponential(draws.uniform(5), 1.0 / rate_h, limit)
+    after_open_h = open_h + _truncated_exponential(draws.uniform(5), limit / 4.0, limit - open_h)
+    return purchases, np.where(made, after_open_h, first_organic_h)
+
+
 def respond(persons: pd.DataFrame, messages: pd.DataFrame, *, seed: int = 0, window_days: float = 14.0,
             spend_p: float | None = None) -> pd.DataFrame:
     """Draw the opens, clicks and conversions of ``messages`` from the truth of ``persons``.
@@ -193,8 +248,7 @@ def respond(persons: pd.DataFrame, messages: pd.DataFrame, *, seed: int = 0, win
     (UTC), value (the spend of a conversion, else NaN); ordered by message, then open, click, conversion.
     Deterministic by ``seed``, row by row.
     """
-    if not window_days > 0:
-        raise InputError(f"window_days must be positive, got {window_days!r}", field="window_days")
+    _check_window(window_days)
     rows = _joined(persons, messages, _MESSAGE_COLUMNS)
     treated = messages["treated"].astype(bool).to_numpy()
     sent = _utc(messages["sent_at"])
@@ -203,16 +257,14 @@ def respond(persons: pd.DataFrame, messages: pd.DataFrame, *, seed: int = 0, win
 
     opened = treated & (draws.uniform(0) < _open_p(rows, messages))
     clicked = opened & (draws.uniform(1) < messages["channel"].map(CLICK_SHARE).to_numpy(dtype=np.float64))
-    unseen, seen = _conversion_p(rows, messages["offer_kind"])
-    converted = draws.uniform(2) < np.where(opened, seen, unseen)
-
     open_h = np.exp(np.log(OPEN_DELAY_MEDIAN_H) + draws.normal(3))
     open_h = np.minimum(open_h, window_days * 24.0 / 2.0)
     click_h = open_h - CLICK_DELAY_MEAN_MIN / 60.0 * np.log(draws.uniform(4))
-    start_h = np.where(opened, open_h, 0.0)
-    convert_h = start_h + _truncated_exponential(draws.uniform(5), window_days * 24.0 / 4.0,
-                                                 window_days * 24.0 - start_h)
-    value = draws.gamma(6, shape) * rows["mean_spend"].to_numpy(dtype=np.float64) / shape
+
+    purchases, convert_h = _window_purchases(rows, messages, opened, open_h, draws, window_days)
+    converted = purchases > 0
+    value = (draws.gamma(6, np.where(converted, purchases * shape, shape))
+             * rows["mean_spend"].to_numpy(dtype=np.float64) / shape)
 
     parts = []
     for order, (name, mask, hours, worth) in enumerate((
