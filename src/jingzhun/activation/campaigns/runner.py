@@ -34,6 +34,9 @@ from jingzhun.warehouse import Warehouse
 __all__ = ["save_plan", "saved_campaign", "run_campaign", "RunReport", "campaign_status", "PLANNED", "RUNNING", "DONE"]
 
 PLANNED, RUNNING, DONE = "planned", "running", "done"
+# a trigger campaign evaluates from this long before its last firing (not from its start every time):
+# occasions whose data arrived late are still found, and dedup keys stop anything firing twice
+TRIGGER_OVERLAP = pd.Timedelta(days=2)
 _PLAN_COLUMNS = ("campaign_id", "step", "delivery_id", "profile_id", "arm", "channel", "template", "offer",
                  "scheduled_at", "rank_value", "planned_at")
 
@@ -158,18 +161,25 @@ def _plan_firings(warehouse: Warehouse, campaign: Campaign, until: pd.Timestamp,
     from jingzhun.activation.campaigns.planner import plan_campaign
     from jingzhun.activation.triggers import evaluate
 
-    since = pd.Timestamp(_campaign_row(warehouse, campaign.id)["created_at"])
-    since = since.tz_localize("UTC") if since.tzinfo is None else since
+    since = _utc_ts(_campaign_row(warehouse, campaign.id)["created_at"])
+    f = warehouse.table("trigger_firings")
+    last = warehouse.execute(f.filter(f.campaign_id == campaign.id).fired_at.max())
+    if last is not None and not pd.isna(last):  # from shortly before the last firing: late data still counts
+        since = max(since, _utc_ts(last) - TRIGGER_OVERLAP)
     if since < until:
         evaluate(warehouse, [campaign.trigger.trigger(campaign.id)], since.to_pydatetime(), until.to_pydatetime(),
                  timezone=campaign.schedule.timezone or timezone)
-    f = warehouse.table("trigger_firings")
     firings = warehouse.execute(f.filter(f.campaign_id == campaign.id))
     if firings.empty:
         return
     plan = plan_campaign(warehouse, campaign, secret=secret, as_of=as_of, at=until, timezone=timezone,
                          firings=firings)
     save_plan(warehouse, plan, secret=secret)
+
+
+def _utc_ts(value) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _fixed(moment) -> Callable[[], datetime]:
