@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from jingzhun.activation.assignment import CONTROL
+from jingzhun.errors import InputError
 from jingzhun.measure.kpis import CampaignKpis, campaign_kpis, conversion_curve
 from jingzhun.report.charts import bar_chart, line_chart
 from jingzhun.report.page import Report
@@ -134,7 +135,7 @@ def _breakdown(report: Report, k: CampaignKpis) -> None:
 
 def _truth(report: Report, k: CampaignKpis, truth: pd.DataFrame, note: str | None) -> None:
     if "arm" not in truth.columns:
-        raise ValueError("truth needs an `arm` column")
+        raise InputError(f"the truth frame needs an `arm` column; it has {list(truth.columns)}", field="truth")
     measured = k.table[["arm", "reach", "incremental_conversions", "incremental_conversions_low",
                         "incremental_conversions_high", "incremental_revenue"]]
     both = measured.merge(truth, on="arm", how="inner")
