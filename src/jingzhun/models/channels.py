@@ -41,6 +41,7 @@ from jingzhun.profile.clock import Clock, epoch_seconds
 from jingzhun.profile.features import population
 from jingzhun.profile.keys import EVENT_KEY_ORDER, attach_profiles, is_bot, keyed_orders, left_join
 from jingzhun.profile.rfm import is_purchase
+from jingzhun.schema.tables import RESPONSE_EVENTS_SOURCE
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["ChannelResponseModel", "CHANNELS", "CHANNEL_EVENTS", "channel_history", "channel_scores"]
@@ -74,7 +75,9 @@ def channel_history(warehouse: Warehouse, clock: Clock) -> ir.Table:
         sent=sent.count(), responded=sent._answered.fill_null(0).sum().cast("int64"))
 
     events = warehouse.table("events")
-    ev = engagement(events.filter((epoch_seconds(events.timestamp) < before) & ~is_bot(events)))
+    # responses written back as events (jingzhun.measure.learn) are read from `responses` below, once
+    ev = engagement(events.filter((epoch_seconds(events.timestamp) < before) & ~is_bot(events)
+                                  & (events.source.fill_null("") != RESPONSE_EVENTS_SOURCE)))
     ev = attach_profiles(ev, warehouse.table("identity_map"), (*EVENT_KEY_ORDER, "email"))
     name = ev.event.lower().replace("_", " ").strip()
     channel = ibis.cases(*[(name.isin(names), c) for c, names in CHANNEL_EVENTS.items()], else_=ibis.null("string"))

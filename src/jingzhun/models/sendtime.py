@@ -46,6 +46,7 @@ from jingzhun.profile.clock import SECONDS_PER_DAY, Clock, epoch_seconds
 from jingzhun.profile.features import population
 from jingzhun.profile.keys import EVENT_KEY_ORDER, attach_profiles, is_bot, keyed_orders
 from jingzhun.profile.rfm import is_purchase
+from jingzhun.schema.tables import RESPONSE_EVENTS_SOURCE
 from jingzhun.warehouse import Warehouse
 
 __all__ = ["SendTimeModel", "sendtime_evidence", "schedule", "allowed_hours", "population_hour",
@@ -71,7 +72,9 @@ def sendtime_evidence(warehouse: Warehouse, clock: Clock, *, engagement_weight: 
     clicks), ``purchases`` and their integer ``weight``."""
     before = clock.as_of_epoch
     events = warehouse.table("events")
-    ev = engagement(events.filter((epoch_seconds(events.timestamp) < before) & ~is_bot(events)))
+    # responses written back as events (jingzhun.measure.learn) are read from `responses` below, once
+    ev = engagement(events.filter((epoch_seconds(events.timestamp) < before) & ~is_bot(events)
+                                  & (events.source.fill_null("") != RESPONSE_EVENTS_SOURCE)))
     ev = attach_profiles(ev, warehouse.table("identity_map"), (*EVENT_KEY_ORDER, "email"))
     replies = warehouse.table("responses")
     replies = replies.filter(replies.response.isin(RESPONSE_KINDS)

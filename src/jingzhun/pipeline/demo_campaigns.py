@@ -10,7 +10,8 @@
 
 The simulated people then answer from their hidden truth (:mod:`jingzhun.pipeline.simcampaigns`), the
 answers are linked and measured like any campaign's, and each campaign gets its report, with the
-simulator's true incremental conversions beside the measured ones. The campaign files are written to
+simulator's true incremental conversions beside the measured ones. The opens and clicks are written
+back as tracking events, so the next build's features and models learn from them. The campaign files are written to
 ``campaigns/`` in the project, so ``jingzhun campaign plan campaigns/winback.yaml`` shows the plan again.
 """
 
@@ -25,6 +26,7 @@ import yaml
 from jingzhun.activation import FileConnector, Links, SmtpConnector
 from jingzhun.activation.campaigns import load_campaign, plan_campaign, run_campaign, save_plan
 from jingzhun.measure.kpis import campaign_kpis
+from jingzhun.measure.learn import responses_to_events
 from jingzhun.measure.responses import link_responses
 from jingzhun.pipeline.build import profile_timezone
 from jingzhun.pipeline.mailbox import LocalMailbox
@@ -143,6 +145,7 @@ def run_demo_campaigns(project, world_dir: Path, as_of, *, step: Callable[[str],
                                      settings=project.settings, seed=7, store_id=store if cid == "store-coupon" else None)
         measured_at = start + pd.Timedelta(days=spec["schedule"]["within_days"] + spec["conversion"]["window_days"] + 1)
         linked = link_responses(wh, cid, at=measured_at)
+        written_back = responses_to_events(wh, at=measured_at, campaign_id=cid)  # the next build learns from them
         kpis = campaign_kpis(wh, cid)
         truth = pd.DataFrame({"arm": list(answered["true_incremental_by_arm"]),
                               "true_incremental_conversions": list(answered["true_incremental_by_arm"].values())})
@@ -153,7 +156,7 @@ def run_demo_campaigns(project, world_dir: Path, as_of, *, step: Callable[[str],
         html, _ = report.write(reports / f"campaign-{cid}")
         table = kpis.table.set_index("arm")
         results[cid].update({
-            "answered": answered, "linked": linked, "report": str(html),
+            "answered": answered, "linked": linked, "written_back": written_back, "report": str(html),
             "arms": _arm_rows(table), "decisions": kpis.decisions(),
             "true_incremental_conversions": answered["true_incremental_by_arm"],
         })

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jingzhun.config import Settings
+from jingzhun.measure.learn import first_identifiers
 from jingzhun.pipeline.referee import person_profiles
 from jingzhun.sim.responses import respond, true_uplift
 from jingzhun.warehouse import Warehouse
@@ -107,7 +108,7 @@ def _orders(warehouse: Warehouse, bought: pd.DataFrame, by_message: pd.DataFrame
     if bought.empty:
         return pd.DataFrame()
     profiles = by_message.profile_id[bought.message_id].to_numpy()
-    ident = _identifiers(warehouse, set(profiles))
+    ident = first_identifiers(warehouse, set(profiles), ORDER_KINDS)
     frame = pd.DataFrame({"profile_id": profiles, "message_id": bought.message_id.to_numpy(),
                           "ordered_at": bought["at"].to_numpy(), "amount": bought.value.round(2).to_numpy()})
     frame = frame.merge(ident, on="profile_id", how="inner")
@@ -123,14 +124,3 @@ def _orders(warehouse: Warehouse, bought: pd.DataFrame, by_message: pd.DataFrame
     for kind in ORDER_KINDS:
         out[kind] = np.where(frame.kind == kind, frame.key, None)
     return out
-
-
-def _identifiers(warehouse: Warehouse, profile_ids: set[str]) -> pd.DataFrame:
-    """profile_id, kind, key: the first identifier each profile has among :data:`ORDER_KINDS`."""
-    im = warehouse.table("identity_map")
-    im = im.filter(im.kind.isin(list(ORDER_KINDS)) & ~im.is_shared)
-    rows = warehouse.execute(im.select("profile_id", "kind", "key"))
-    rows = rows[rows.profile_id.isin(profile_ids)].copy()
-    rows["rank"] = rows.kind.map({k: i for i, k in enumerate(ORDER_KINDS)})
-    rows = rows.sort_values(["profile_id", "rank", "key"]).drop_duplicates("profile_id")
-    return rows[["profile_id", "kind", "key"]]

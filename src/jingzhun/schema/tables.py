@@ -10,9 +10,13 @@ from __future__ import annotations
 from jingzhun.schema.model import Column as C
 from jingzhun.schema.model import Table
 
-__all__ = ["TABLES", "IDENTIFIER_KINDS", "CUSTOMER_IDENTIFIERS", "table", "SOURCE_TABLES"]
+__all__ = ["TABLES", "IDENTIFIER_KINDS", "CUSTOMER_IDENTIFIERS", "table", "SOURCE_TABLES", "RESPONSE_EVENTS_SOURCE"]
 
 TS = "timestamp('UTC')"
+
+# `events.source` of the opens and clicks that campaign responses write back as events
+# (jingzhun.measure.learn): models that read `responses` themselves leave these out
+RESPONSE_EVENTS_SOURCE = "campaign-responses"
 
 # The kinds of identifier the identity graph knows. The column holding an identifier of kind K is
 # named K wherever it appears (customers, orders, events, consents).
