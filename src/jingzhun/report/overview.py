@@ -122,10 +122,15 @@ def _monitoring(report: Report, warehouse, checks: Mapping[str, ScoreCheck]) -> 
     report.data["monitoring"] = {"checks": data, "history": history}
     if len(history) >= 2:
         t = report.section("Calibration drift")
-        series = {f"{score} ({model})": (g.elapsed_days.tolist(), g.calibration_error.tolist())
-                  for (score, model), g in history.groupby(["score", "model_id"]) if len(g) >= 1}
+        # relative to the mean actual, so that money (CLV) and probabilities share one scale
+        series = {}
+        for (score, as_of), g in history.groupby(["score", "as_of"]):
+            relative = g.calibration_error / g.actual_mean.where(g.actual_mean > 0)
+            series[f"{score} ({str(as_of)[:10]})"] = (g.elapsed_days.tolist(), relative.tolist())
         t.chart(line_chart(dict(list(series.items())[:8]), title="Calibration error as time passes",
-                           x_label="days since the model's as_of", y_label="calibration error"))
+                           x_label="days since the model's as_of", y_label="error / mean actual"))
+        t.paragraph("Calibration error divided by the mean actual of the people checked; the table has the "
+                    "absolute figures.", note=True)
         shown = history.assign(as_of=history.as_of.str[:10], at=history["at"].str[:10])
         t.table(shown[["name", "score", "as_of", "at", "elapsed_days", "complete", "people", "calibration_error",
                        "predicted_mean", "actual_mean"]])
