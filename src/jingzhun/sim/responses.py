@@ -37,8 +37,8 @@ from jingzhun.errors import InputError
 from jingzhun.sim.options import LOCAL_OFFSET_HOURS, SimOptions
 from jingzhun.sim.vocab import OFFER_KINDS
 
-__all__ = ["respond", "open_probability", "true_uplift", "true_revenue_uplift", "OPEN_BASE", "CLICK_SHARE", "HOUR_SIGMA", "HOUR_FLOOR",
-           "OFF_DAY", "RESPONSE_COLUMNS"]
+__all__ = ["respond", "open_probability", "true_uplift", "true_revenue_uplift", "OPEN_BASE", "CLICK_SHARE",
+           "HOUR_SIGMA", "HOUR_FLOOR", "OFF_DAY", "RESPONSE_COLUMNS"]
 
 #: P(open) at the best time for a person of average-to-high activity, per channel ("read" for sms)
 OPEN_BASE = {"email": 0.25, "push": 0.35, "wechat": 0.45, "sms": 0.70, "direct_mail": 0.50}
@@ -119,8 +119,8 @@ def _open_p(rows: pd.DataFrame, messages: pd.DataFrame) -> np.ndarray:
 
 def _offer_effect(rows: pd.DataFrame, offer: pd.Series) -> np.ndarray:
     """``d = p_treated - p_control`` of each row's offer for its person's response type; 0 without an offer."""
-    gaps = np.stack([rows[f"p_{o}_treated"].to_numpy(dtype=np.float64) - rows[f"p_{o}_control"].to_numpy(dtype=np.float64)
-                     for o in OFFER_KINDS], axis=1)
+    gaps = np.stack([rows[f"p_{o}_treated"].to_numpy(dtype=np.float64)
+                     - rows[f"p_{o}_control"].to_numpy(dtype=np.float64) for o in OFFER_KINDS], axis=1)
     kind = offer.map({o: k for k, o in enumerate(OFFER_KINDS)}).to_numpy()
     has = ~pd.isna(kind)
     k = np.where(has, kind, 0).astype(np.int64)
@@ -205,7 +205,7 @@ class _Draws:
 
         return ndtri(self.uniform(j))
 
-    def gamma(self, j: int, shape: float) -> np.ndarray:
+    def gamma(self, j: int, shape: float | np.ndarray) -> np.ndarray:
         from scipy.special import gammaincinv
 
         return gammaincinv(shape, self.uniform(j))
@@ -245,8 +245,9 @@ def respond(persons: pd.DataFrame, messages: pd.DataFrame, *, seed: int = 0, win
     truth/persons.parquet). ``spend_p`` is the Gamma-Gamma shape of the world (default: the simulator's).
 
     Returns one row per response: message_id, person_id, response ('open', 'click', 'conversion'), at
-    (UTC), value (the spend of a conversion, else NaN); ordered by message, then open, click, conversion.
-    Deterministic by ``seed``, row by row.
+    (UTC), value (of a conversion: the spend of all the person's purchases in the window, else NaN); at
+    most one conversion per message, at the first purchase; ordered by message, then open, click,
+    conversion. ``window_days``: the campaign's conversion window. Deterministic by ``seed``, row by row.
     """
     _check_window(window_days)
     rows = _joined(persons, messages, _MESSAGE_COLUMNS)
