@@ -250,5 +250,6 @@ def test_a_campaign_at_model_times_beats_a_fixed_hour(simulated, warehouse):
     engaged = (judged.set_index("profile_id").loc[messages.profile_id, "responses"] >= 5).to_numpy()
     gain_engaged = open_probability(judged, timed[engaged]).sum() / open_probability(judged, fixed[engaged]).sum()
     print(f"\nexpected e-mail opens of {len(messages):,} messages: at model times {by_model:,.0f}, at 10:00 "
-          f"{at_ten:,.0f} ({by_model / at_ten - 1:+.1%}); among people with 5+ opens and clicks {gain_engaged - 1:+.1%}")
+          f"{at_ten:,.0f} ({by_model / at_ten - 1:+.1%}); among people with 5+ opens and clicks "
+          f"{gain_engaged - 1:+.1%}")
     assert by_model > 1.05 * at_ten

@@ -94,9 +94,8 @@ def channel_history(warehouse: Warehouse, clock: Clock) -> ir.Table:
     keys = ibis.union(by_send.select("profile_id", "channel"), engaged.select("profile_id", "channel"), distinct=True)
     out = left_join(left_join(left_join(keys, by_send, ["profile_id", "channel"]), engaged, ["profile_id", "channel"]),
                     activity, "profile_id")
-    return out.select("profile_id", "channel", sent=out.sent.fill_null(0).cast("int64"),
-                      responded=out.responded.fill_null(0).cast("int64"), engaged=out.engaged.fill_null(0).cast("int64"),
-                      activity=out.activity.fill_null(0).cast("int64"))
+    return out.select("profile_id", "channel", **{c: out[c].fill_null(0).cast("int64")
+                                                  for c in ("sent", "responded", "engaged", "activity")})
 
 
 class ChannelResponseModel(Model):
@@ -167,7 +166,8 @@ class ChannelResponseModel(Model):
             if row.segment == ALL_CUSTOMERS or row.channel not in channels or row.senders < self.min_segment_size:
                 continue
             c = channels[row.channel]
-            c["segments"][str(row.segment)] = float((row.responded + c["strength"] * c["rate"]) / (row.sent + c["strength"]))
+            shrunk = (row.responded + c["strength"] * c["rate"]) / (row.sent + c["strength"])
+            c["segments"][str(row.segment)] = float(shrunk)
         self.channels_ = channels
         self.params_ = {f"rate_{c}": v["rate"] for c, v in channels.items()}
         self.params_.update({f"strength_{c}": v["strength"] for c, v in channels.items()})
