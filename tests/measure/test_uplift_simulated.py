@@ -3,7 +3,8 @@ uplift buy more true incremental conversions than treating by propensity?
 
 A simulated shop goes through the pipeline (load, identities, features as of the window's end); a
 randomised 50/50 SMS discount campaign is answered by the simulator's hidden truth
-(``jingzhun.sim.responses``). Uplift models learn from half the people; on the other half each policy
+(``jingzhun.sim.responses``: people buy at their own rate whatever happens; a seen offer persuades or puts
+off by response type). Uplift models learn from half the people; on the other half each policy
 picks its top 20%, and the truth says what each pick really gains: the sum of ``true_uplift``.
 """
 
@@ -90,7 +91,7 @@ def test_uplift_policy_beats_propensity_at_a_fifth_of_the_budget():
     treated = rng.random(len(frame)) < 0.5
     messages = campaign(frame, treated, "spring")
     y = converted(respond(shop.persons, messages, seed=12), messages)
-    truth = true_uplift(shop.persons, messages)          # were each person sent the e-mail
+    truth = true_uplift(shop.persons, messages)          # were each person sent the SMS
 
     learn = rng.random(len(frame)) < 0.5
     judge = ~learn
