@@ -187,6 +187,26 @@ def test_no_offer_no_uplift_and_uplift_signs_follow_the_response_types(persons):
     assert by_type["sleeping_dog"] < 0 < by_type["lost_cause"] < by_type["sure_thing"] < by_type["persuadable"]
 
 
+def test_true_uplift_for_hand_worked_people(persons):
+    """One persuadable-like and one sleeping-dog-like person, alive, buying 0.35 times a week, sent a
+    wechat discount at their preferred hour and weekday with activity 1: P(open) = 0.45."""
+    two = persons.iloc[[0, 1]].copy()
+    two["activity"], two["preferred_hour"], two["preferred_weekday"] = 1.0, 20, 0
+    two["bgnbd_lambda"], two["alive_at_end"], two["mean_spend"] = 0.35, True, 100.0
+    two["p_discount_control"], two["p_discount_treated"] = [0.05, 0.30], [0.25, 0.10]
+    msg = pd.DataFrame({"message_id": ["a", "b"], "person_id": two.person_id.to_numpy(), "channel": "wechat",
+                        "offer_kind": "discount", "treated": True,
+                        "sent_at": [pd.Timestamp("2025-01-06T12:00Z")] * 2})
+    m = 0.35 * 2                     # purchases expected in 14 days
+    q = 1 - np.exp(-m)               # buys anyway: 0.503
+    expected = [0.45 * 0.20 * (1 - q), 0.45 * -0.20 * q]
+    np.testing.assert_allclose(true_uplift(two, msg), expected, rtol=1e-9)
+    np.testing.assert_allclose(true_revenue_uplift(two, msg), [100 * expected[0], 0.45 * 100 * -0.20 * m], rtol=1e-9)
+    # a person who has dropped out: the offer can only make a buyer
+    two["alive_at_end"] = False
+    np.testing.assert_allclose(true_uplift(two, msg), [0.45 * 0.20, 0.0], rtol=1e-9)
+
+
 def test_bad_messages_are_refused_with_what_to_do(persons):
     msgs = _messages(persons).head(3)
     with pytest.raises(InputError, match="unknown channel"):
