@@ -66,7 +66,7 @@ def test_demo_command_runs_end_to_end(tmp_path):
     for text in ("loaded", "identity resolution", "pairwise precision", "purchases by channel", "RFM grid",
                  "Champions", "lifecycle", "CLV leaderboard", "churn-risk list", "basket rules",
                  "recommendations with reasons", "campaign winback", "campaign store-coupon",
-                 "measured against the control group", "true incremental", "local SMTP server"):
+                 "measured against the control group", "vs control on conversion", "local SMTP server"):
         assert text in result.output, text
     assert "fetch_arrow_table" not in result.output
     import json
