@@ -63,7 +63,7 @@ def fit(
         table = Table(title=f"models fitted as of {when:%Y-%m-%d %H:%M} UTC")
         for col in ("model", "registry ids", "scores written"):
             table.add_column(col)
-        for name in ("btyd", "propensity", "churn"):
+        for name in ("btyd", "propensity", "churn", "send_time", "channels"):
             part = out.get(name) or {}
             written = part.get("scores", {})
             text = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else str(written)
