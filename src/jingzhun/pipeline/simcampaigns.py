@@ -53,7 +53,8 @@ def answer_from_truth(warehouse: Warehouse, campaign_id: str, *, truth_dir: str 
     window = _window_days(warehouse, campaign_id)
     drawn = respond(persons, messages[["message_id", "person_id", "channel", "offer_kind", "treated", "sent_at"]],
                     seed=seed, window_days=window)
-    truth = true_uplift(persons, messages[["message_id", "person_id", "channel", "offer_kind", "treated", "sent_at"]])
+    truth = true_uplift(persons, messages[["message_id", "person_id", "channel", "offer_kind", "treated", "sent_at"]],
+                        window_days=window)
     by_message = messages.set_index("message_id")
 
     engaged = drawn[drawn.response.isin(["open", "click"])]
