@@ -64,14 +64,17 @@ def save_plan(warehouse: Warehouse, plan: Plan, *, secret: str) -> dict[str, int
     c = plan.campaign
     row = _campaign_row(warehouse, c.id)
     definition = c.to_json()
-    with warehouse.transaction():
-        if row is not None and row["definition"] != definition:
-            if _sent_any(warehouse, c.id):
-                raise CampaignError(f"campaign {c.id!r} already sent messages under another definition; "
-                                    "give the changed campaign a new id so each result belongs to one campaign")
+    if row is not None and row["definition"] != definition:
+        if _sent_any(warehouse, c.id):
+            raise CampaignError(f"campaign {c.id!r} already sent messages under another definition; "
+                                "give the changed campaign a new id so each result belongs to one campaign")
+        # the old plan goes first, in its own transaction: nothing was sent, and Spark shows deletes made
+        # inside a transaction only when it ends, too late for the reads below
+        with warehouse.transaction():
             for table in ("campaign_messages", "assignments", "campaigns"):
                 warehouse.delete_where(table, lambda t: t.campaign_id == c.id)
-            row = None
+        row = None
+    with warehouse.transaction():
         if row is None:
             warehouse.append("campaigns", pd.DataFrame([{
                 "campaign_id": c.id, "name": c.name, "definition": definition, "status": PLANNED,
