@@ -164,11 +164,11 @@ def _plan_firings(warehouse: Warehouse, campaign: Campaign, until: pd.Timestamp,
     from jingzhun.activation.campaigns.planner import plan_campaign
     from jingzhun.activation.triggers import evaluate
 
-    since = _utc_ts(_campaign_row(warehouse, campaign.id)["created_at"])
+    since = pd.Timestamp(as_utc(_campaign_row(warehouse, campaign.id)["created_at"]))
     f = warehouse.table("trigger_firings")
     last = warehouse.execute(f.filter(f.campaign_id == campaign.id).fired_at.max())
     if last is not None and not pd.isna(last):  # from shortly before the last firing: late data still counts
-        since = max(since, _utc_ts(last) - TRIGGER_OVERLAP)
+        since = max(since, pd.Timestamp(as_utc(last)) - TRIGGER_OVERLAP)
     if since < until:
         evaluate(warehouse, [campaign.trigger.trigger(campaign.id)], since.to_pydatetime(), until.to_pydatetime(),
                  timezone=campaign.schedule.timezone or timezone)
@@ -178,11 +178,6 @@ def _plan_firings(warehouse: Warehouse, campaign: Campaign, until: pd.Timestamp,
     plan = plan_campaign(warehouse, campaign, secret=secret, as_of=as_of, at=until, timezone=timezone,
                          firings=firings)
     save_plan(warehouse, plan, secret=secret)
-
-
-def _utc_ts(value) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _fixed(moment) -> Callable[[], datetime]:
