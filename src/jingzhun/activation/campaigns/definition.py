@@ -111,9 +111,9 @@ class Schedule(_Strict):
     @classmethod
     def _quiet(cls, v):
         if v is not None:
-            for t in v:
-                if not _CLOCK.match(t):
-                    raise ValueError(f"quiet hours are two clock times like ['21:00', '09:00'], got {list(v)}")
+            for t in v:  # whole hours: the send-time model moves messages hour by hour (models.sendtime)
+                if not (_CLOCK.match(t) and t.endswith(":00")):
+                    raise ValueError(f"quiet hours are two whole hours like ['21:00', '09:00'], got {list(v)}")
         return v
 
     def fixed_clock(self) -> time | None:
